@@ -1,0 +1,2 @@
+//! The calo4p host library: everything behind the `calo4p` command line.
+pub mod data;
