@@ -1,7 +1,43 @@
-//! calo4p-core: Boltzmann-machine samplers for constrained hardware.
+//! calo4p-core: Boltzmann-machine samplers for constrained hardware, in fixed and floating
+//! point, without `std`, `alloc` or `unsafe`.
+//!
+//! The layers, bottom up:
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`zephyr`] | D-Wave's Zephyr graph Z(m, t): coordinates, edges, the 4-colouring, unit selection |
+//! | [`model`] | a K-partite Boltzmann machine in caller-owned storage (sparse CSR or dense blocks) |
+//! | [`qformat`] | signed fixed-point formats `Qm.n` and quantisation with counted saturation |
+//! | [`sigmoid`] | the `r`-bit acceptance table of the fixed-point sampler |
+//! | [`arithmetic`] | the [`Arithmetic`] trait: one kernel, float ([`Float`]) or fixed ([`Fixed`]) |
+//! | [`rng`] | per-chain PCG32 streams and a hardware-style xoshiro128++ |
+//! | [`gibbs`] | block (chromatic) Gibbs sweeps over many chains side by side, with clamping |
+//! | [`anneal`] | β schedules and simulated annealing with heat-bath or Metropolis updates |
+//! | [`stats`] | streaming moments: means, edge second moments, energy, magnetisation |
+//! | [`json`] | the model interchange JSON parsed with serde-json-core into fixed capacity |
+//!
+//! Conventions: binary units z ∈ {0, 1}, E(z) = -b·z - Σ W_ij z_i z_j, p ∝ exp(-βE).
+//! Errors are typed and never panics on input.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-/// placeholder
+#[cfg(test)]
+extern crate std;
+
+pub mod anneal;
+pub mod arithmetic;
+pub mod gibbs;
+pub mod json;
+pub mod model;
+pub mod qformat;
+pub mod rng;
+pub mod sigmoid;
+pub mod stats;
 pub mod zephyr;
+
+pub use arithmetic::{Arithmetic, Fixed, Float, Rule};
+pub use gibbs::{Chains, Clamp};
+pub use model::{Model, ModelError};
+pub use qformat::QFormat;
+pub use sigmoid::LutSpec;

@@ -1,0 +1,241 @@
+//! The fixed-point acceptance table: `r`-bit probabilities indexed by an exact local field.
+//!
+//! A unit's update compares an `r`-bit uniform integer `u` (the top `r` bits of one 32-bit
+//! draw) with an `r`-bit table entry `p`: the unit becomes (or flips) when `u < p`, so the
+//! probability is exactly `p / 2^r`. β is folded into the table.
+//!
+//! * Heat bath: `p(x) = round(2^r σ(β x))`, stored for `x >= 0` only and mirrored as
+//!   `2^r - p(-x)` for negative fields, so the table is exactly symmetric (`p(0) = 2^(r-1)`).
+//! * Metropolis: `p(x) = round(2^r exp(-β x))` for an energy rise `x > 0`; a fall is always
+//!   accepted.
+//!
+//! **Table size.** The index is the field's magnitude rounded to `index_frac_bits`
+//! fractional bits (`index_frac_bits <= field frac bits`; equal means the table sees the exact
+//! field). Entries run until they reach the clamp, so the length is about
+//! `ln(2^(r+1)) 2^index_frac_bits / β`: 2840 `u16` entries (5.6 KiB) for Q8.8, r = 16, β = 1.
+//! Fields past the end use the last entry. [`Lut::required_len`] tells the caller how much
+//! storage to lend.
+//!
+//! **Error bound.** Entries are clamped to `[1, 2^r - 1]` so no state becomes unreachable.
+//! Rounding is to nearest, so each probability is within `2^-(r+1)` of the exact one, except
+//! where the clamp acts (true probability below `2^-(r+1)`, error at most `2^-r`). With the
+//! exact field this is the sampler's only bias: see `MAX_ERROR` in the tests.
+
+use crate::arithmetic::Rule;
+use core::fmt;
+
+/// Largest table resolution supported (entries are `u16`).
+pub const MAX_BITS: u32 = 16;
+
+/// How the table is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LutSpec {
+    /// Bits `r` of the uniform draw and of each entry, 1..=16.
+    pub bits: u32,
+    /// Fractional bits of the field that index the table (at most the field's own).
+    pub index_frac_bits: u32,
+}
+
+impl LutSpec {
+    /// A 16-bit table indexed at the field's full resolution (`frac_bits`).
+    pub fn exact(frac_bits: u32) -> Self {
+        Self {
+            bits: 16,
+            index_frac_bits: frac_bits,
+        }
+    }
+}
+
+/// Why a table cannot be built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LutError {
+    /// `bits` outside 1..=16.
+    Bits(u32),
+    /// The index has more fractional bits than the field.
+    IndexResolution {
+        /// Fractional bits asked for.
+        index_frac_bits: u32,
+        /// Fractional bits of the field.
+        field_frac_bits: u32,
+    },
+    /// β must be finite and positive.
+    Beta(f64),
+    /// The storage lent is shorter than the table.
+    Capacity {
+        /// Entries needed.
+        needed: usize,
+        /// Entries lent.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for LutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bits(b) => write!(f, "table resolution of {b} bits is outside 1..=16"),
+            Self::IndexResolution { index_frac_bits, field_frac_bits } => write!(
+                f,
+                "table index of {index_frac_bits} fractional bits is finer than the field's {field_frac_bits}"
+            ),
+            Self::Beta(b) => write!(f, "inverse temperature {b} is not finite and positive"),
+            Self::Capacity { needed, capacity } => {
+                write!(f, "acceptance table needs {needed} entries, storage holds {capacity}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for LutError {}
+
+/// An acceptance table in caller-owned storage.
+#[derive(Debug)]
+pub struct Lut<'t> {
+    table: &'t mut [u16],
+    len: usize,
+    spec: LutSpec,
+    /// Field fractional bits minus index fractional bits.
+    shift: u32,
+    /// Largest index a saturated field can produce.
+    max_index: u64,
+    rule: Rule,
+}
+
+impl<'t> Lut<'t> {
+    /// Entries needed for `spec` and `beta` (either rule) when the field's magnitude never
+    /// exceeds `max_field_raw` (in units of the field's resolution, `field_frac_bits`).
+    pub fn required_len(
+        spec: LutSpec,
+        field_frac_bits: u32,
+        beta: f64,
+        max_field_raw: u64,
+    ) -> usize {
+        let shift = field_frac_bits.saturating_sub(spec.index_frac_bits);
+        // Past x_sat every entry sits at the clamp, for both rules.
+        let x_sat = libm::log(libm::ldexp(1.0, spec.bits as i32 + 1)) / beta;
+        let by_clamp = libm::ceil(libm::ldexp(x_sat, spec.index_frac_bits as i32));
+        let by_range = ((max_field_raw >> shift) + 1) as f64;
+        by_clamp.min(by_range) as usize + 1
+    }
+
+    /// Build the table for `beta` into `storage`, for fields of `field_frac_bits` fractional
+    /// bits whose magnitude never exceeds `max_field_raw`.
+    pub fn new(
+        storage: &'t mut [u16],
+        spec: LutSpec,
+        field_frac_bits: u32,
+        rule: Rule,
+        beta: f64,
+        max_field_raw: u64,
+    ) -> Result<Self, LutError> {
+        if spec.bits == 0 || spec.bits > MAX_BITS {
+            return Err(LutError::Bits(spec.bits));
+        }
+        if spec.index_frac_bits > field_frac_bits {
+            return Err(LutError::IndexResolution {
+                index_frac_bits: spec.index_frac_bits,
+                field_frac_bits,
+            });
+        }
+        let shift = field_frac_bits - spec.index_frac_bits;
+        let mut lut = Self {
+            table: storage,
+            len: 0,
+            spec,
+            shift,
+            max_index: max_field_raw >> shift,
+            rule,
+        };
+        lut.set_beta(beta)?;
+        Ok(lut)
+    }
+
+    /// Refill the table for a new β (annealing).
+    pub fn set_beta(&mut self, beta: f64) -> Result<(), LutError> {
+        if !(beta.is_finite() && beta > 0.0) {
+            return Err(LutError::Beta(beta));
+        }
+        let spec = LutSpec {
+            bits: self.spec.bits,
+            index_frac_bits: self.spec.index_frac_bits,
+        };
+        let needed = Self::required_len(spec, self.spec.index_frac_bits, beta, self.max_index);
+        if needed > self.table.len() {
+            return Err(LutError::Capacity {
+                needed,
+                capacity: self.table.len(),
+            });
+        }
+        let one = libm::ldexp(1.0, self.spec.bits as i32);
+        let top = (1u32 << self.spec.bits) - 1;
+        for (k, entry) in self.table[..needed].iter_mut().enumerate() {
+            let x = beta * libm::ldexp(k as f64, -(self.spec.index_frac_bits as i32));
+            let p = match self.rule {
+                Rule::HeatBath => 1.0 / (1.0 + libm::exp(-x)),
+                Rule::Metropolis => libm::exp(-x),
+            };
+            *entry = (libm::rint(one * p) as u32).clamp(1, top) as u16;
+        }
+        self.len = needed;
+        Ok(())
+    }
+
+    /// The layout.
+    pub fn spec(&self) -> LutSpec {
+        self.spec
+    }
+
+    /// Resolution `r` in bits.
+    pub fn bits(&self) -> u32 {
+        self.spec.bits
+    }
+
+    /// The rule the table serves.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+
+    /// Entries in use.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the table has no entries (never after a successful build).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline(always)]
+    fn entry(&self, magnitude: u64) -> u32 {
+        let k = if self.shift == 0 {
+            magnitude
+        } else {
+            (magnitude + (1 << (self.shift - 1))) >> self.shift
+        };
+        let k = (k as usize).min(self.len - 1);
+        self.table[k] as u32
+    }
+
+    /// Heat bath: the probability, in units of 2^-r, that a unit with field `field` is 1.
+    #[inline(always)]
+    pub fn p_one(&self, field: i64) -> u32 {
+        let p = self.entry(field.unsigned_abs());
+        if field >= 0 {
+            p
+        } else {
+            (1 << self.spec.bits) - p
+        }
+    }
+
+    /// Metropolis: the acceptance probability, in units of 2^-r, of an energy rise `rise > 0`.
+    #[inline(always)]
+    pub fn p_accept_rise(&self, rise: i64) -> u32 {
+        self.entry(rise.unsigned_abs())
+    }
+
+    /// The `r`-bit uniform integer drawn from a 32-bit word.
+    #[inline(always)]
+    pub fn uniform(&self, u: u32) -> u32 {
+        u >> (32 - self.spec.bits)
+    }
+}
