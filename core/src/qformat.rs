@@ -189,7 +189,7 @@ impl FromStr for QFormat {
 }
 
 /// Raw storage of a fixed-point weight: `i8`, `i16` or `i32`.
-pub trait RawWeight: Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
+pub trait RawWeight: crate::model::Weight + PartialEq + fmt::Debug + Send + Sync + 'static {
     /// The accumulator that sums local fields exactly (`i32` for 8/16-bit, `i64` for 32-bit).
     type Acc: Copy
         + Default

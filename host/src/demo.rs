@@ -1,0 +1,98 @@
+//! The built-in demonstration: a 7x7x7x7 Zephyr model from a fixed seed, sampled by float
+//! and fixed-point block Gibbs, compared with its exact moments.
+
+use crate::exact::exact;
+use crate::sample::{run, Engine, FixedSettings, SampleConfig};
+use crate::statistics::Statistics;
+use crate::topology::{random_model, Selection};
+use anyhow::Result;
+use calo4p_core::QFormat;
+use std::time::Instant;
+
+/// Largest |a - b| and root mean square of the differences.
+pub fn max_rms(a: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut max, mut sum, mut n) = (0.0f64, 0.0, 0usize);
+    for d in a {
+        max = max.max(d.abs());
+        sum += d * d;
+        n += 1;
+    }
+    (max, (sum / n.max(1) as f64).sqrt())
+}
+
+/// Deviation of sampled statistics from exact ones: (max, rms) over unit means and over edge
+/// second moments, and the largest |z| with the binomial standard error of independent
+/// samples (chains are nearly independent here; `validate` uses effective sample sizes).
+pub fn deviation(s: &Statistics, exact: &Statistics) -> [f64; 5] {
+    let n = s.num_samples.unwrap_or(1) as f64;
+    let z = |p: f64, q: f64| (p - q).abs() / (q * (1.0 - q) / n).sqrt().max(1e-12);
+    let means = max_rms(s.mean.iter().zip(&exact.mean).map(|(a, b)| a - b));
+    let edges = max_rms(
+        s.edge_second_moment
+            .iter()
+            .zip(&exact.edge_second_moment)
+            .map(|(a, b)| a.2 - b.2),
+    );
+    let zmax = s
+        .mean
+        .iter()
+        .zip(&exact.mean)
+        .map(|(&a, &b)| z(a, b))
+        .chain(
+            s.edge_second_moment
+                .iter()
+                .zip(&exact.edge_second_moment)
+                .map(|(a, b)| z(a.2, b.2)),
+        )
+        .fold(0.0, f64::max);
+    [means.0, means.1, edges.0, edges.1, zmax]
+}
+
+/// Run the demo, printing a table.
+pub fn run_demo(progress: bool) -> Result<()> {
+    let model = random_model(1, 4, 7, 20250131, 1.0, Selection::First)?;
+    println!("calo4p demo: {}", model.description);
+    println!("{} units, {} edges; sampling 1000 chains x 200 recorded sweeps (after 100 burn-in) per engine\n", model.num_units(), model.edges.len());
+    let t0 = Instant::now();
+    let ex = exact(&model, 1.0)?.statistics(&model);
+    println!(
+        "exact (enumerating 2^21 states): ln Z = {:.6}, <E> = {:.4}, {:.2?}",
+        ex.ln_z.unwrap_or(0.0),
+        ex.energy_mean.unwrap_or(0.0),
+        t0.elapsed()
+    );
+    let engines = [
+        Engine::Float,
+        Engine::Fixed(FixedSettings::new(QFormat::Q8_8, 16)),
+        Engine::Fixed(FixedSettings::new(QFormat::Q8_8, 12)),
+        Engine::Fixed(FixedSettings::new(QFormat::Q4_4, 16)),
+    ];
+    println!(
+        "\n{:<58} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8}",
+        "engine", "max|dm|", "rms dm", "max|dzz|", "rms dzz", "max z", "<E>", "time"
+    );
+    for engine in engines {
+        let mut cfg = SampleConfig::new(engine, 1000, 200, 100, 7);
+        cfg.progress = progress;
+        let t = Instant::now();
+        let out = run(&model, &cfg)?;
+        let d = deviation(&out.stats, &ex);
+        println!(
+            "{:<58} {:>9.5} {:>9.5} {:>9.5} {:>9.5} {:>7.2} {:>9.4} {:>8.2?}",
+            engine.to_string(),
+            d[0],
+            d[1],
+            d[2],
+            d[3],
+            d[4],
+            out.stats.energy_mean.unwrap_or(f64::NAN),
+            t.elapsed()
+        );
+    }
+    println!(
+        "\nmax z is |sample - exact| / standard error with 2e5 samples: values up to about 4 are noise.\n\
+         Q8.8 moves the weights by at most 2^-9 (the model changes, the sampler does not); a 12-bit table adds\n\
+         about 1e-3 of bias; Q4.4 rounds weights to 1/16 and shows the quantisation bias clearly."
+    );
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The statistics file: what `sample`, `exact` and `qa import` write and `validate` reads.
+//!
+//! `{"mean": [...], "edge_second_moment": [[i, j, v], ...], "energy_mean": x,
+//! "num_samples": n, ...}`, edges in the model file's order. The exact reference files of
+//! `shared/reference/models/*.exact.json` have the same layout (with `ln_z`).
+
+use crate::model_file::{write_atomic, ModelFile};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Moments of a distribution over a model's units.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// ⟨z_i⟩ per unit.
+    pub mean: Vec<f64>,
+    /// (i, j, ⟨z_i z_j⟩) per edge, in the model's edge order.
+    pub edge_second_moment: Vec<(usize, usize, f64)>,
+    /// ⟨E⟩.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_mean: Option<f64>,
+    /// Var(E).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_variance: Option<f64>,
+    /// Samples behind the estimates (total weight for weighted samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_samples: Option<u64>,
+    /// ln Z (exact answers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ln_z: Option<f64>,
+    /// Where these numbers come from (engine and settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Statistics {
+    /// Read a statistics file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read statistics file {}", path.display()))?;
+        let stats: Self = serde_json::from_slice(&text).with_context(|| {
+            format!(
+                "statistics file {}: not in the statistics layout",
+                path.display()
+            )
+        })?;
+        for (i, m) in stats.mean.iter().enumerate() {
+            if !(0.0..=1.0).contains(m) {
+                bail!(
+                    "statistics file {}: `mean[{i}]` = {m} is not in [0, 1]",
+                    path.display()
+                );
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Write through a temporary file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("statistics serialise");
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// Check that these statistics belong to `model`: unit count and edge order.
+    pub fn check_matches(&self, model: &ModelFile, what: &str) -> Result<()> {
+        if self.mean.len() != model.num_units() {
+            bail!(
+                "{what}: `mean` has {} units but the model has {}",
+                self.mean.len(),
+                model.num_units()
+            );
+        }
+        if self.edge_second_moment.len() != model.edges.len() {
+            bail!(
+                "{what}: `edge_second_moment` has {} edges but the model has {}",
+                self.edge_second_moment.len(),
+                model.edges.len()
+            );
+        }
+        for (k, (&(i, j, _), e)) in self.edge_second_moment.iter().zip(&model.edges).enumerate() {
+            if (i, j) != (e.i, e.j) {
+                bail!("{what}: `edge_second_moment[{k}]` is edge ({i}, {j}) but the model's edge {k} is ({}, {})", e.i, e.j);
+            }
+        }
+        Ok(())
+    }
+}
