@@ -343,3 +343,157 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arithmetic::{Fixed, Float, Rule};
+    use crate::model::SparseStorage;
+    use crate::qformat::QFormat;
+    use crate::sigmoid::LutSpec;
+
+    /// Hands out a script of draws.
+    struct Script<'a>(&'a [u32]);
+
+    impl RngCore for Script<'_> {
+        fn next_u32(&mut self) -> u32 {
+            let (first, rest) = self.0.split_first().expect("script long enough");
+            self.0 = rest;
+            *first
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.next_u32() as u64
+        }
+        fn fill_bytes(&mut self, _: &mut [u8]) {
+            unimplemented!()
+        }
+    }
+
+    /// Units 0 | 1 | 2 in three partitions, edges (0,1) = 2 and (1,2) = -3, biases
+    /// (-1, 0.5, 1). One sweep from z = (0, 0, 1) with draws placed just below or above the
+    /// conditional probabilities computed by hand.
+    #[test]
+    fn one_sweep_by_hand() {
+        let p = |h: f64| 1.0 / (1.0 + libm::exp(-h));
+        let below = |q: f64| ((q - 0.01) * 4_294_967_296.0) as u32;
+        let above = |q: f64| ((q + 0.01) * 4_294_967_296.0) as u32;
+        // Unit 0: h = -1 + 2 z1 = -1 -> draw below p(-1): becomes 1.
+        // Unit 1: h = 0.5 + 2 z0 - 3 z2 = -0.5 -> draw above: becomes 0.
+        // Unit 2: h = 1 - 3 z1 = 1 -> draw above p(1): becomes 0.
+        let draws = [below(p(-1.0)), above(p(-0.5)), above(p(1.0))];
+        let check = |z: [u8; 3]| assert_eq!(z, [1, 0, 0]);
+
+        let bias = [-1.0f64, 0.5, 1.0];
+        let edges = [(0usize, 1usize, 2.0f64), (1, 2, -3.0)];
+        let (mut rp, mut col, mut w) = ([0u32; 8], [0u16; 2], [0.0f64; 2]);
+        let st = SparseStorage {
+            row_ptr: &mut rp,
+            col: &mut col,
+            weight: &mut w,
+        };
+        let model = Model::from_edges(&bias, &[1, 1, 1], edges, st, 1.0).unwrap();
+        let mut state = [0u8, 0, 1];
+        let mut chains = Chains::new(&mut state, 3, 1).unwrap();
+        let mut fields = [0.0f64; 1];
+        let mut arith = Float::<f64>::new(1.0, Rule::HeatBath).unwrap();
+        BlockGibbs::new(model)
+            .sweep(&mut arith, &mut chains, &mut [Script(&draws)], &mut fields)
+            .unwrap();
+        check([chains.get(0, 0), chains.get(1, 0), chains.get(2, 0)]);
+
+        // The same in Q8.8 with a 16-bit table.
+        let q = |x: f64| QFormat::Q8_8.quantise(x).unwrap().raw as i16;
+        let bias = bias.map(q);
+        let edges = edges.map(|(i, j, x)| (i, j, q(x)));
+        let (mut rp, mut col, mut w) = ([0u32; 8], [0u16; 2], [0i16; 2]);
+        let st = SparseStorage {
+            row_ptr: &mut rp,
+            col: &mut col,
+            weight: &mut w,
+        };
+        let model = Model::from_edges(&bias, &[1, 1, 1], edges, st, QFormat::Q8_8.lsb()).unwrap();
+        let mut state = [0u8, 0, 1];
+        let mut chains = Chains::new(&mut state, 3, 1).unwrap();
+        let mut table = [0u16; 4096];
+        let mut arith = Fixed::<i16>::new(
+            QFormat::Q8_8,
+            LutSpec::exact(8),
+            Rule::HeatBath,
+            1.0,
+            &mut table,
+        )
+        .unwrap();
+        let mut fields = [0i32; 1];
+        BlockGibbs::new(model)
+            .sweep(&mut arith, &mut chains, &mut [Script(&draws)], &mut fields)
+            .unwrap();
+        check([chains.get(0, 0), chains.get(1, 0), chains.get(2, 0)]);
+        assert_eq!(arith.saturations(), 0);
+    }
+
+    #[test]
+    fn field_saturation_is_counted() {
+        // One unit with bias 7.5 and a neighbour adding 7.5: 15 > Q4.4's 7.9375.
+        let q = |x: f64| QFormat::Q4_4.quantise(x).unwrap().raw as i8;
+        let bias = [q(7.5), 0];
+        let (mut rp, mut col, mut w) = ([0u32; 2], [0u16; 1], [0i8; 1]);
+        let st = SparseStorage {
+            row_ptr: &mut rp,
+            col: &mut col,
+            weight: &mut w,
+        };
+        let model =
+            Model::from_edges(&bias, &[1, 1], [(0, 1, q(7.5))], st, QFormat::Q4_4.lsb()).unwrap();
+        let mut state = [0u8, 1];
+        let mut chains = Chains::new(&mut state, 2, 1).unwrap();
+        let mut table = [0u16; 512];
+        let mut arith = Fixed::<i8>::new(
+            QFormat::Q4_4,
+            LutSpec::exact(4),
+            Rule::HeatBath,
+            1.0,
+            &mut table,
+        )
+        .unwrap();
+        let mut fields = [0i32; 1];
+        // Unit 1's field is 7.5 (saturates only when unit 0 is 1); unit 0's is 15.
+        BlockGibbs::new(model)
+            .update(0, &mut arith, &mut chains, &mut [Script(&[0])], &mut fields)
+            .unwrap();
+        assert_eq!(arith.saturations(), 1);
+    }
+
+    #[test]
+    fn shapes_are_checked() {
+        let bias = [0.0f64; 2];
+        let (mut rp, mut col, mut w) = ([0u32; 2], [0u16; 1], [0.0f64; 1]);
+        let st = SparseStorage {
+            row_ptr: &mut rp,
+            col: &mut col,
+            weight: &mut w,
+        };
+        let model = Model::from_edges(&bias, &[1, 1], [(0, 1, 1.0)], st, 1.0).unwrap();
+        let mut state = [0u8; 4];
+        let mut chains = Chains::new(&mut state, 2, 2).unwrap();
+        let mut arith = Float::<f64>::new(1.0, Rule::HeatBath).unwrap();
+        let err = BlockGibbs::new(model).sweep(
+            &mut arith,
+            &mut chains,
+            &mut [Script(&[])],
+            &mut [0.0; 2],
+        );
+        assert_eq!(
+            err,
+            Err(SampleError::Shape {
+                field: "rngs",
+                expected: 2,
+                found: 1
+            })
+        );
+        let mut bad = [0u8, 2];
+        assert_eq!(
+            Chains::new(&mut bad, 2, 1).err(),
+            Some(SampleError::NotBinary { unit: 1, chain: 0 })
+        );
+    }
+}

@@ -12,7 +12,7 @@
 //! **Table size.** The index is the field's magnitude rounded to `index_frac_bits`
 //! fractional bits (`index_frac_bits <= field frac bits`; equal means the table sees the exact
 //! field). Entries run until they reach the clamp, so the length is about
-//! `ln(2^(r+1)) 2^index_frac_bits / β`: 2840 `u16` entries (5.6 KiB) for Q8.8, r = 16, β = 1.
+//! `ln(2^(r+1)) 2^index_frac_bits / β`: 3018 `u16` entries (5.9 KiB) for Q8.8, r = 16, β = 1.
 //! Fields past the end use the last entry. [`Lut::required_len`] tells the caller how much
 //! storage to lend.
 //!
@@ -237,5 +237,154 @@ impl<'t> Lut<'t> {
     #[inline(always)]
     pub fn uniform(&self, u: u32) -> u32 {
         u >> (32 - self.spec.bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Worst-case error of an entry against libm, in units of 2^-r: half a step from
+    /// rounding to nearest, one step where the clamp acts.
+    const MAX_ERROR: f64 = 0.5;
+    const MAX_CLAMP_ERROR: f64 = 1.0;
+
+    fn sigma(x: f64) -> f64 {
+        1.0 / (1.0 + libm::exp(-x))
+    }
+
+    #[test]
+    fn heat_bath_table_error_bound_and_symmetry() {
+        for (bits, frac, beta) in [
+            (16, 8, 1.0),
+            (12, 8, 1.0),
+            (8, 4, 0.5),
+            (16, 12, 2.5),
+            (4, 2, 1.0),
+        ] {
+            let mut storage = [0u16; 1 << 16];
+            let spec = LutSpec {
+                bits,
+                index_frac_bits: frac,
+            };
+            let lut = Lut::new(&mut storage, spec, frac, Rule::HeatBath, beta, 1 << 20).unwrap();
+            let one = (1u32 << bits) as f64;
+            assert_eq!(lut.p_one(0), 1 << (bits - 1));
+            for raw in -(lut.len() as i64 + 50)..(lut.len() as i64 + 50) {
+                let p = lut.p_one(raw);
+                assert!(p >= 1 && p < 1 << bits);
+                assert_eq!(p + lut.p_one(-raw), 1 << bits, "symmetry at {raw}");
+                let exact = sigma(beta * libm::ldexp(raw as f64, -(frac as i32))) * one;
+                let err = (p as f64 - exact).abs();
+                let clamped = p == 1 || p == (1 << bits) - 1;
+                assert!(
+                    err <= if clamped { MAX_CLAMP_ERROR } else { MAX_ERROR } + 1e-9,
+                    "r={bits} x={raw}: {p} vs {exact}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn table_length_is_as_documented() {
+        let spec = LutSpec::exact(8);
+        assert_eq!(Lut::required_len(spec, 8, 1.0, 1 << 15), 3018);
+        let mut small = [0u16; 100];
+        assert_eq!(
+            Lut::new(&mut small, spec, 8, Rule::HeatBath, 1.0, 1 << 15).err(),
+            Some(LutError::Capacity {
+                needed: 3018,
+                capacity: 100
+            })
+        );
+        // The field's range caps the table at small β.
+        assert_eq!(Lut::required_len(LutSpec::exact(4), 4, 1e-6, 127), 129);
+    }
+
+    #[test]
+    fn coarse_index_rounds_to_nearest() {
+        let mut storage = [0u16; 4096];
+        // Field with 8 fractional bits, table indexed at 4: index = round(|x| / 16).
+        let lut = Lut::new(
+            &mut storage,
+            LutSpec {
+                bits: 16,
+                index_frac_bits: 4,
+            },
+            8,
+            Rule::HeatBath,
+            1.0,
+            1 << 15,
+        )
+        .unwrap();
+        assert_eq!(lut.p_one(7), lut.p_one(0));
+        assert_eq!(lut.p_one(8), lut.p_one(16));
+        assert_eq!(lut.p_one(-8), lut.p_one(-16));
+        assert_eq!(
+            lut.p_one(16),
+            libm::rint(65536.0 * sigma(1.0 / 16.0)) as u32
+        );
+    }
+
+    #[test]
+    fn metropolis_table() {
+        let mut storage = [0u16; 4096];
+        let lut = Lut::new(
+            &mut storage,
+            LutSpec::exact(8),
+            8,
+            Rule::Metropolis,
+            1.0,
+            1 << 15,
+        )
+        .unwrap();
+        assert_eq!(lut.p_accept_rise(0), 65535);
+        assert_eq!(
+            lut.p_accept_rise(256),
+            libm::rint(65536.0 * libm::exp(-1.0)) as u32
+        );
+        assert_eq!(lut.p_accept_rise(1 << 14), 1);
+    }
+
+    #[test]
+    fn refuses_bad_settings() {
+        let mut s = [0u16; 16];
+        assert_eq!(
+            Lut::new(
+                &mut s,
+                LutSpec {
+                    bits: 17,
+                    index_frac_bits: 0
+                },
+                0,
+                Rule::HeatBath,
+                1.0,
+                8
+            )
+            .err(),
+            Some(LutError::Bits(17))
+        );
+        assert_eq!(
+            Lut::new(
+                &mut s,
+                LutSpec {
+                    bits: 8,
+                    index_frac_bits: 9
+                },
+                8,
+                Rule::HeatBath,
+                1.0,
+                8
+            )
+            .err(),
+            Some(LutError::IndexResolution {
+                index_frac_bits: 9,
+                field_frac_bits: 8
+            })
+        );
+        assert!(matches!(
+            Lut::new(&mut s, LutSpec::exact(0), 0, Rule::HeatBath, f64::NAN, 8),
+            Err(LutError::Beta(_))
+        ));
     }
 }
