@@ -64,7 +64,9 @@ pub enum AnnealError {
 impl fmt::Display for AnnealError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Schedule => f.write_str("annealing schedule is empty, not increasing in time, or has a β that is not finite and positive"),
+            Self::Schedule => f.write_str(
+                "annealing schedule is empty, not increasing in time, or has a β that is not finite and positive",
+            ),
             Self::Lut(e) => write!(f, "{e}"),
             Self::Sample(e) => write!(f, "{e}"),
         }
@@ -79,9 +81,7 @@ impl Schedule<'_> {
         match *self {
             Self::Linear { sweeps, .. } | Self::Geometric { sweeps, .. } => sweeps,
             Self::Custom(b) => b.len(),
-            Self::Annealer { points, .. } => points
-                .last()
-                .map_or(0, |&(t, _)| libm::floor(t) as usize + 1),
+            Self::Annealer { points, .. } => points.last().map_or(0, |&(t, _)| libm::floor(t) as usize + 1),
         }
     }
 
@@ -135,10 +135,7 @@ impl Schedule<'_> {
                 return Err(AnnealError::Schedule);
             }
         }
-        if (0..self.len())
-            .map(|k| self.beta(k))
-            .all(|b| b.is_finite() && b > 0.0)
-        {
+        if (0..self.len()).map(|k| self.beta(k)).all(|b| b.is_finite() && b > 0.0) {
             Ok(())
         } else {
             Err(AnnealError::Schedule)
@@ -166,9 +163,7 @@ where
     for k in 0..schedule.len() {
         let beta = schedule.beta(k);
         arith.set_beta(beta).map_err(AnnealError::Lut)?;
-        sampler
-            .sweep(arith, chains, rngs, fields)
-            .map_err(AnnealError::Sample)?;
+        sampler.sweep(arith, chains, rngs, fields).map_err(AnnealError::Sample)?;
         observe(k, beta, chains);
     }
     Ok(())
@@ -180,33 +175,19 @@ mod tests {
 
     #[test]
     fn schedules() {
-        let lin = Schedule::Linear {
-            from: 0.1,
-            to: 1.0,
-            sweeps: 10,
-        };
+        let lin = Schedule::Linear { from: 0.1, to: 1.0, sweeps: 10 };
         assert_eq!((lin.beta(0), lin.beta(9), lin.len()), (0.1, 1.0, 10));
-        let geo = Schedule::Geometric {
-            from: 0.1,
-            to: 10.0,
-            sweeps: 3,
-        };
+        let geo = Schedule::Geometric { from: 0.1, to: 10.0, sweeps: 3 };
         assert!((geo.beta(1) - 1.0).abs() < 1e-12);
         // Ramp to s = 0.5 over 10 sweeps, pause 5, quench to 1 in 1.
         let pts = [(0.0, 0.0), (10.0, 0.5), (15.0, 0.5), (16.0, 1.0)];
-        let ann = Schedule::Annealer {
-            beta_max: 4.0,
-            points: &pts,
-        };
+        let ann = Schedule::Annealer { beta_max: 4.0, points: &pts };
         assert_eq!(ann.len(), 17);
         assert_eq!(ann.beta(5), 1.0);
         assert_eq!(ann.beta(12), 2.0);
         assert_eq!(ann.beta(16), 4.0);
         assert!(ann.validate().is_ok());
-        assert_eq!(
-            Schedule::Custom(&[1.0, f64::NAN]).validate(),
-            Err(AnnealError::Schedule)
-        );
+        assert_eq!(Schedule::Custom(&[1.0, f64::NAN]).validate(), Err(AnnealError::Schedule));
         assert_eq!(Schedule::Custom(&[]).validate(), Err(AnnealError::Schedule));
     }
 }

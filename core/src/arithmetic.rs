@@ -115,10 +115,7 @@ impl<T: Real> Float<T> {
         if !(beta.is_finite() && beta > 0.0) {
             return Err(LutError::Beta(beta));
         }
-        Ok(Self {
-            beta: T::of(beta),
-            rule,
-        })
+        Ok(Self { beta: T::of(beta), rule })
     }
 }
 
@@ -172,21 +169,8 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
     /// of the weights (e.g. the weight format itself, as a hardware field register of the
     /// same width would); the table per `spec`, built into `table` for `beta`.
     /// See [`Fixed::table_len`] for the storage needed.
-    pub fn new(
-        field: QFormat,
-        spec: LutSpec,
-        rule: Rule,
-        beta: f64,
-        table: &'t mut [u16],
-    ) -> Result<Self, LutError> {
-        let lut = Lut::new(
-            table,
-            spec,
-            field.frac_bits(),
-            rule,
-            beta,
-            field.max_raw() as u64 + 1,
-        )?;
+    pub fn new(field: QFormat, spec: LutSpec, rule: Rule, beta: f64, table: &'t mut [u16]) -> Result<Self, LutError> {
+        let lut = Lut::new(table, spec, field.frac_bits(), rule, beta, field.max_raw() as u64 + 1)?;
         Ok(Self {
             lut,
             min: W::acc_from_i64(field.min_raw() as i64),

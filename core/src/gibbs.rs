@@ -52,15 +52,8 @@ pub enum SampleError {
 impl fmt::Display for SampleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::Shape {
-                field,
-                expected,
-                found,
-            } => {
-                write!(
-                    f,
-                    "`{field}` has {found} entries, the sampler needs {expected}"
-                )
+            Self::Shape { field, expected, found } => {
+                write!(f, "`{field}` has {found} entries, the sampler needs {expected}")
             }
             Self::NotBinary { unit, chain } => {
                 write!(f, "unit {unit} of chain {chain} is neither 0 nor 1")
@@ -75,23 +68,12 @@ impl<'s> Chains<'s> {
     /// Wrap `state` (units x chains, unit-major, values 0/1).
     pub fn new(state: &'s mut [u8], units: usize, chains: usize) -> Result<Self, SampleError> {
         if state.len() != units * chains || chains == 0 {
-            return Err(SampleError::Shape {
-                field: "state",
-                expected: units * chains.max(1),
-                found: state.len(),
-            });
+            return Err(SampleError::Shape { field: "state", expected: units * chains.max(1), found: state.len() });
         }
         if let Some(at) = state.iter().position(|&z| z > 1) {
-            return Err(SampleError::NotBinary {
-                unit: at / chains,
-                chain: at % chains,
-            });
+            return Err(SampleError::NotBinary { unit: at / chains, chain: at % chains });
         }
-        Ok(Self {
-            state,
-            units,
-            chains,
-        })
+        Ok(Self { state, units, chains })
     }
 
     /// Number of chains C.
@@ -157,9 +139,7 @@ impl<'a> Clamp<'a> {
     /// True when unit `i` is clamped.
     #[inline]
     pub fn is_clamped(&self, i: usize) -> bool {
-        self.bits
-            .get(i / 32)
-            .is_some_and(|w| w & (1 << (i % 32)) != 0)
+        self.bits.get(i / 32).is_some_and(|w| w & (1 << (i % 32)) != 0)
     }
 }
 
@@ -178,10 +158,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
 
     /// Hold the units of `clamp` at their current values.
     pub fn with_clamp(self, clamp: Clamp<'m>) -> Self {
-        Self {
-            clamp: Some(clamp),
-            ..self
-        }
+        Self { clamp: Some(clamp), ..self }
     }
 
     /// Scratch entries a sweep needs for C chains.
@@ -229,11 +206,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         self.check(chains, rngs.len(), fields.len())?;
         if p >= self.model.num_partitions() {
             let k = self.model.num_partitions();
-            return Err(SampleError::Shape {
-                field: "partition",
-                expected: k,
-                found: p,
-            });
+            return Err(SampleError::Shape { field: "partition", expected: k, found: p });
         }
         self.update_partition(p, arith, chains, rngs, fields);
         Ok(())
@@ -242,25 +215,13 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     fn check(&self, chains: &Chains<'_>, rngs: usize, fields: usize) -> Result<(), SampleError> {
         let (n, c) = (self.model.num_units(), chains.chains);
         if chains.units != n {
-            return Err(SampleError::Shape {
-                field: "state",
-                expected: n * c,
-                found: chains.state.len(),
-            });
+            return Err(SampleError::Shape { field: "state", expected: n * c, found: chains.state.len() });
         }
         if rngs != c {
-            return Err(SampleError::Shape {
-                field: "rngs",
-                expected: c,
-                found: rngs,
-            });
+            return Err(SampleError::Shape { field: "rngs", expected: c, found: rngs });
         }
         if fields < self.scratch_len(c) {
-            return Err(SampleError::Shape {
-                field: "fields",
-                expected: self.scratch_len(c),
-                found: fields,
-            });
+            return Err(SampleError::Shape { field: "fields", expected: self.scratch_len(c), found: fields });
         }
         Ok(())
     }
@@ -333,11 +294,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
                 continue;
             }
             let zs = &mut z[i * c..(i + 1) * c];
-            for ((zi, &f), rng) in zs
-                .iter_mut()
-                .zip(&acc[li * c..(li + 1) * c])
-                .zip(rngs.iter_mut())
-            {
+            for ((zi, &f), rng) in zs.iter_mut().zip(&acc[li * c..(li + 1) * c]).zip(rngs.iter_mut()) {
                 *zi = arith.decide(f, *zi, rng.next_u32());
             }
         }
@@ -386,19 +343,13 @@ mod tests {
         let bias = [-1.0f64, 0.5, 1.0];
         let edges = [(0usize, 1usize, 2.0f64), (1, 2, -3.0)];
         let (mut rp, mut col, mut w) = ([0u32; 8], [0u16; 2], [0.0f64; 2]);
-        let st = SparseStorage {
-            row_ptr: &mut rp,
-            col: &mut col,
-            weight: &mut w,
-        };
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
         let model = Model::from_edges(&bias, &[1, 1, 1], edges, st, 1.0).unwrap();
         let mut state = [0u8, 0, 1];
         let mut chains = Chains::new(&mut state, 3, 1).unwrap();
         let mut fields = [0.0f64; 1];
         let mut arith = Float::<f64>::new(1.0, Rule::HeatBath).unwrap();
-        BlockGibbs::new(model)
-            .sweep(&mut arith, &mut chains, &mut [Script(&draws)], &mut fields)
-            .unwrap();
+        BlockGibbs::new(model).sweep(&mut arith, &mut chains, &mut [Script(&draws)], &mut fields).unwrap();
         check([chains.get(0, 0), chains.get(1, 0), chains.get(2, 0)]);
 
         // The same in Q8.8 with a 16-bit table.
@@ -406,27 +357,14 @@ mod tests {
         let bias = bias.map(q);
         let edges = edges.map(|(i, j, x)| (i, j, q(x)));
         let (mut rp, mut col, mut w) = ([0u32; 8], [0u16; 2], [0i16; 2]);
-        let st = SparseStorage {
-            row_ptr: &mut rp,
-            col: &mut col,
-            weight: &mut w,
-        };
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
         let model = Model::from_edges(&bias, &[1, 1, 1], edges, st, QFormat::Q8_8.lsb()).unwrap();
         let mut state = [0u8, 0, 1];
         let mut chains = Chains::new(&mut state, 3, 1).unwrap();
         let mut table = [0u16; 4096];
-        let mut arith = Fixed::<i16>::new(
-            QFormat::Q8_8,
-            LutSpec::exact(8),
-            Rule::HeatBath,
-            1.0,
-            &mut table,
-        )
-        .unwrap();
+        let mut arith = Fixed::<i16>::new(QFormat::Q8_8, LutSpec::exact(8), Rule::HeatBath, 1.0, &mut table).unwrap();
         let mut fields = [0i32; 1];
-        BlockGibbs::new(model)
-            .sweep(&mut arith, &mut chains, &mut [Script(&draws)], &mut fields)
-            .unwrap();
+        BlockGibbs::new(model).sweep(&mut arith, &mut chains, &mut [Script(&draws)], &mut fields).unwrap();
         check([chains.get(0, 0), chains.get(1, 0), chains.get(2, 0)]);
         assert_eq!(arith.saturations(), 0);
     }
@@ -437,29 +375,15 @@ mod tests {
         let q = |x: f64| QFormat::Q4_4.quantise(x).unwrap().raw as i8;
         let bias = [q(7.5), 0];
         let (mut rp, mut col, mut w) = ([0u32; 2], [0u16; 1], [0i8; 1]);
-        let st = SparseStorage {
-            row_ptr: &mut rp,
-            col: &mut col,
-            weight: &mut w,
-        };
-        let model =
-            Model::from_edges(&bias, &[1, 1], [(0, 1, q(7.5))], st, QFormat::Q4_4.lsb()).unwrap();
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let model = Model::from_edges(&bias, &[1, 1], [(0, 1, q(7.5))], st, QFormat::Q4_4.lsb()).unwrap();
         let mut state = [0u8, 1];
         let mut chains = Chains::new(&mut state, 2, 1).unwrap();
         let mut table = [0u16; 512];
-        let mut arith = Fixed::<i8>::new(
-            QFormat::Q4_4,
-            LutSpec::exact(4),
-            Rule::HeatBath,
-            1.0,
-            &mut table,
-        )
-        .unwrap();
+        let mut arith = Fixed::<i8>::new(QFormat::Q4_4, LutSpec::exact(4), Rule::HeatBath, 1.0, &mut table).unwrap();
         let mut fields = [0i32; 1];
         // Unit 1's field is 7.5 (saturates only when unit 0 is 1); unit 0's is 15.
-        BlockGibbs::new(model)
-            .update(0, &mut arith, &mut chains, &mut [Script(&[0])], &mut fields)
-            .unwrap();
+        BlockGibbs::new(model).update(0, &mut arith, &mut chains, &mut [Script(&[0])], &mut fields).unwrap();
         assert_eq!(arith.saturations(), 1);
     }
 
@@ -467,33 +391,14 @@ mod tests {
     fn shapes_are_checked() {
         let bias = [0.0f64; 2];
         let (mut rp, mut col, mut w) = ([0u32; 2], [0u16; 1], [0.0f64; 1]);
-        let st = SparseStorage {
-            row_ptr: &mut rp,
-            col: &mut col,
-            weight: &mut w,
-        };
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
         let model = Model::from_edges(&bias, &[1, 1], [(0, 1, 1.0)], st, 1.0).unwrap();
         let mut state = [0u8; 4];
         let mut chains = Chains::new(&mut state, 2, 2).unwrap();
         let mut arith = Float::<f64>::new(1.0, Rule::HeatBath).unwrap();
-        let err = BlockGibbs::new(model).sweep(
-            &mut arith,
-            &mut chains,
-            &mut [Script(&[])],
-            &mut [0.0; 2],
-        );
-        assert_eq!(
-            err,
-            Err(SampleError::Shape {
-                field: "rngs",
-                expected: 2,
-                found: 1
-            })
-        );
+        let err = BlockGibbs::new(model).sweep(&mut arith, &mut chains, &mut [Script(&[])], &mut [0.0; 2]);
+        assert_eq!(err, Err(SampleError::Shape { field: "rngs", expected: 2, found: 1 }));
         let mut bad = [0u8, 2];
-        assert_eq!(
-            Chains::new(&mut bad, 2, 1).err(),
-            Some(SampleError::NotBinary { unit: 1, chain: 0 })
-        );
+        assert_eq!(Chains::new(&mut bad, 2, 1).err(), Some(SampleError::NotBinary { unit: 1, chain: 0 }));
     }
 }

@@ -143,10 +143,9 @@ impl fmt::Display for ParseError {
             Self::Partition { index, value } => {
                 write!(f, "`partition[{index}]` = {value}: labels must be below {MAX_PARTITIONS}")
             }
-            Self::Unsorted { index } => write!(
-                f,
-                "`partition[{index}]` is lower than the unit before it: units must be ordered by partition"
-            ),
+            Self::Unsorted { index } => {
+                write!(f, "`partition[{index}]` is lower than the unit before it: units must be ordered by partition")
+            }
             Self::NegativeIndex { edge } => write!(f, "`edges[{edge}]` has a negative unit index"),
         }
     }
@@ -213,22 +212,14 @@ impl Element for f64 {
 
 impl Element for Edge {
     type Read = (i64, i64, f64);
-    fn convert(
-        (i, j, w): (i64, i64, f64),
-        field: &'static str,
-        index: usize,
-    ) -> Result<Self, ParseError> {
+    fn convert((i, j, w): (i64, i64, f64), field: &'static str, index: usize) -> Result<Self, ParseError> {
         if i < 0 || j < 0 {
             return Err(ParseError::NegativeIndex { edge: index });
         }
         if !w.is_finite() {
             return Err(ParseError::NonFinite { field, index });
         }
-        Ok(Edge {
-            i: i as usize,
-            j: j as usize,
-            w,
-        })
+        Ok(Edge { i: i as usize, j: j as usize, w })
     }
 }
 
@@ -252,10 +243,7 @@ impl<'de, T: Element> Visitor<'de> for Slice<'_, '_, T> {
                 break;
             };
             let Some(slot) = self.out.get_mut(n) else {
-                return Err(self.cursor.fail(ParseError::Capacity {
-                    field: self.field,
-                    capacity: self.out.len(),
-                }));
+                return Err(self.cursor.fail(ParseError::Capacity { field: self.field, capacity: self.out.len() }));
             };
             *slot = T::convert(read, self.field, n).map_err(|e| self.cursor.fail(e))?;
             n += 1;
@@ -297,11 +285,7 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
             macro_rules! slice {
                 ($name:literal, $out:expr) => {{
                     cursor.field.set(Some($name));
-                    let n = map.next_value_seed(Slice {
-                        cursor,
-                        field: $name,
-                        out: $out,
-                    })?;
+                    let n = map.next_value_seed(Slice { cursor, field: $name, out: $out })?;
                     cursor.field.set(None);
                     Some(n)
                 }};
@@ -350,14 +334,8 @@ fn has_non_finite_literal(json: &[u8]) -> bool {
 pub fn parse_model(json: &[u8], mut buf: ModelBuffers<'_>) -> Result<ParsedModel, ParseError> {
     let cursor = Cursor::default();
     let mut de = serde_json_core::de::Deserializer::new(json, None);
-    let result = de::Deserializer::deserialize_map(
-        &mut de,
-        Top {
-            cursor: &cursor,
-            buf: &mut buf,
-        },
-    )
-    .and_then(|counts| de.end().map(|_| counts));
+    let result = de::Deserializer::deserialize_map(&mut de, Top { cursor: &cursor, buf: &mut buf })
+        .and_then(|counts| de.end().map(|_| counts));
     let counts = match result {
         Ok(counts) => counts,
         Err(error) => {
@@ -365,34 +343,19 @@ pub fn parse_model(json: &[u8], mut buf: ModelBuffers<'_>) -> Result<ParsedModel
                 return Err(found);
             }
             if let (Some(field), true) = (cursor.field.get(), has_non_finite_literal(json)) {
-                return Err(ParseError::NonFinite {
-                    field,
-                    index: cursor.index.get().unwrap_or(0),
-                });
+                return Err(ParseError::NonFinite { field, index: cursor.index.get().unwrap_or(0) });
             }
-            return Err(ParseError::Syntax {
-                error,
-                field: cursor.field.get(),
-                index: cursor.index.get(),
-            });
+            return Err(ParseError::Syntax { error, field: cursor.field.get(), index: cursor.index.get() });
         }
     };
     let units = counts.partition.ok_or(ParseError::Missing("partition"))?;
     let bias = counts.bias.ok_or(ParseError::Missing("bias"))?;
     let edges = counts.edges.ok_or(ParseError::Missing("edges"))?;
     if bias != units {
-        return Err(ParseError::Length {
-            field: "bias",
-            expected: units,
-            found: bias,
-        });
+        return Err(ParseError::Length { field: "bias", expected: units, found: bias });
     }
     if let Some(q) = counts.qubits.filter(|&q| q != units) {
-        return Err(ParseError::Length {
-            field: "qubits",
-            expected: units,
-            found: q,
-        });
+        return Err(ParseError::Length { field: "qubits", expected: units, found: q });
     }
     let mut sizes = [0usize; MAX_PARTITIONS];
     let mut partitions = 0;
@@ -403,14 +366,7 @@ pub fn parse_model(json: &[u8], mut buf: ModelBuffers<'_>) -> Result<ParsedModel
         sizes[p as usize] += 1;
         partitions = partitions.max(p as usize + 1);
     }
-    Ok(ParsedModel {
-        units,
-        edges,
-        has_qubits: counts.qubits.is_some(),
-        zephyr: counts.zephyr,
-        sizes,
-        partitions,
-    })
+    Ok(ParsedModel { units, edges, has_qubits: counts.qubits.is_some(), zephyr: counts.zephyr, sizes, partitions })
 }
 
 #[cfg(test)]
@@ -419,12 +375,7 @@ mod tests {
 
     fn parse(json: &str) -> Result<(ParsedModel, [f64; 4], [Edge; 4]), ParseError> {
         let (mut p, mut b, mut q, mut e) = ([0u8; 4], [0.0; 4], [0u32; 4], [Edge::default(); 4]);
-        let buf = ModelBuffers {
-            partition: &mut p,
-            bias: &mut b,
-            qubits: &mut q,
-            edges: &mut e,
-        };
+        let buf = ModelBuffers { partition: &mut p, bias: &mut b, qubits: &mut q, edges: &mut e };
         parse_model(json.as_bytes(), buf).map(|m| (m, b, e))
     }
 
@@ -436,70 +387,28 @@ mod tests {
                 "extra": [{"a": [1, 2]}, null, true]}"#,
         )
         .unwrap();
-        assert_eq!(
-            (m.units, m.edges, m.has_qubits, m.zephyr, m.sizes()),
-            (3, 2, true, Some((1, 4)), &[2, 1][..])
-        );
+        assert_eq!((m.units, m.edges, m.has_qubits, m.zephyr, m.sizes()), (3, 2, true, Some((1, 4)), &[2, 1][..]));
         assert_eq!(&b[..3], &[0.5, -1.0, 0.2]);
-        assert_eq!(
-            e[1],
-            Edge {
-                i: 2,
-                j: 1,
-                w: -0.25
-            }
-        );
+        assert_eq!(e[1], Edge { i: 2, j: 1, w: -0.25 });
     }
 
     #[test]
     fn names_what_is_wrong() {
-        let base = |bias: &str, edges: &str| {
-            std::format!(r#"{{"partition": [0, 1], "bias": {bias}, "edges": {edges}}}"#)
-        };
-        assert_eq!(
-            parse(&base("[0, NaN]", "[]")).err(),
-            Some(ParseError::NonFinite {
-                field: "bias",
-                index: 1
-            })
-        );
-        assert_eq!(
-            parse(&base("[0, 1e999]", "[]")).err(),
-            Some(ParseError::NonFinite {
-                field: "bias",
-                index: 1
-            })
-        );
+        let base =
+            |bias: &str, edges: &str| std::format!(r#"{{"partition": [0, 1], "bias": {bias}, "edges": {edges}}}"#);
+        assert_eq!(parse(&base("[0, NaN]", "[]")).err(), Some(ParseError::NonFinite { field: "bias", index: 1 }));
+        assert_eq!(parse(&base("[0, 1e999]", "[]")).err(), Some(ParseError::NonFinite { field: "bias", index: 1 }));
         assert_eq!(
             parse(&base("[0, 1]", "[[0, 1, Infinity]]")).err(),
-            Some(ParseError::NonFinite {
-                field: "edges",
-                index: 0
-            })
+            Some(ParseError::NonFinite { field: "edges", index: 0 })
         );
-        assert_eq!(
-            parse(&base("[0]", "[]")).err(),
-            Some(ParseError::Length {
-                field: "bias",
-                expected: 2,
-                found: 1
-            })
-        );
-        assert_eq!(
-            parse(&base("[0, 1]", "[[-1, 1, 0.5]]")).err(),
-            Some(ParseError::NegativeIndex { edge: 0 })
-        );
+        assert_eq!(parse(&base("[0]", "[]")).err(), Some(ParseError::Length { field: "bias", expected: 2, found: 1 }));
+        assert_eq!(parse(&base("[0, 1]", "[[-1, 1, 0.5]]")).err(), Some(ParseError::NegativeIndex { edge: 0 }));
         assert_eq!(
             parse(&base("[0, 1]", "[[0,1,1],[0,1,1],[0,1,1],[0,1,1],[0,1,1]]")).err(),
-            Some(ParseError::Capacity {
-                field: "edges",
-                capacity: 4
-            })
+            Some(ParseError::Capacity { field: "edges", capacity: 4 })
         );
-        assert_eq!(
-            parse(r#"{"partition": [0], "bias": [1]}"#).err(),
-            Some(ParseError::Missing("edges"))
-        );
+        assert_eq!(parse(r#"{"partition": [0], "bias": [1]}"#).err(), Some(ParseError::Missing("edges")));
         assert_eq!(
             parse(r#"{"partition": [1, 0], "bias": [1, 1], "edges": []}"#).err(),
             Some(ParseError::Unsorted { index: 1 })
@@ -510,10 +419,7 @@ mod tests {
         );
         assert!(matches!(
             parse(r#"{"partition": [0, 1], "bias": [1, 1"#).err(),
-            Some(ParseError::Syntax {
-                field: Some("bias"),
-                ..
-            })
+            Some(ParseError::Syntax { field: Some("bias"), .. })
         ));
         assert!(matches!(
             parse(r#"{"partition": [0, 1], "bias": "x", "edges": []}"#).err(),

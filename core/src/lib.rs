@@ -15,6 +15,7 @@
 //! | [`anneal`] | β schedules and simulated annealing with heat-bath or Metropolis updates |
 //! | [`stats`] | streaming moments: means, edge second moments, energy, magnetisation |
 //! | [`json`] | the model interchange JSON parsed with serde-json-core into fixed capacity |
+//! | [`compact`] | the quantised model's compact binary form, checked on the way in |
 //!
 //! Conventions: binary units z ∈ {0, 1}, E(z) = -b·z - Σ W_ij z_i z_j, p ∝ exp(-βE).
 //! Errors are typed and never panics on input.
@@ -27,6 +28,7 @@ extern crate std;
 
 pub mod anneal;
 pub mod arithmetic;
+pub mod compact;
 pub mod gibbs;
 pub mod json;
 pub mod model;

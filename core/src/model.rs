@@ -232,8 +232,7 @@ impl<'a, W: Copy> Model<'a, W> {
                         && s.row_ptr.windows(2).all(|w| w[0] <= w[1])
                         && (0..rows).all(|r| {
                             let c = &s.col[s.row_ptr[r] as usize..s.row_ptr[r + 1] as usize];
-                            c.windows(2).all(|w| w[0] < w[1])
-                                && c.iter().all(|&c| (c as usize) < cols)
+                            c.windows(2).all(|w| w[0] < w[1]) && c.iter().all(|&c| (c as usize) < cols)
                         })
                 }
             };
@@ -259,20 +258,9 @@ impl<'a, W: Copy> Model<'a, W> {
         }
         let n = starts[sizes.len()];
         if bias.len() != n {
-            return Err(ModelError::Shape {
-                field: "bias",
-                expected: n,
-                found: bias.len(),
-            });
+            return Err(ModelError::Shape { field: "bias", expected: n, found: bias.len() });
         }
-        Ok(Self {
-            bias,
-            starts,
-            parts: sizes.len(),
-            blocks: [None; MAX_PAIRS],
-            slot_base: [0; MAX_PAIRS + 1],
-            scale,
-        })
+        Ok(Self { bias, starts, parts: sizes.len(), blocks: [None; MAX_PAIRS], slot_base: [0; MAX_PAIRS + 1], scale })
     }
 
     fn index_slots(&mut self) {
@@ -287,9 +275,7 @@ impl<'a, W: Copy> Model<'a, W> {
 
     /// Entries of `row_ptr` storage that [`Model::from_edges`] needs for these sizes.
     pub fn row_ptr_len(sizes: &[usize]) -> usize {
-        (0..sizes.len())
-            .map(|p| (sizes[p] + 1) * (sizes.len() - 1 - p))
-            .sum()
+        (0..sizes.len()).map(|p| (sizes[p] + 1) * (sizes.len() - 1 - p)).sum()
     }
 
     /// A sparse model from an edge list `(i, j, w)` in global unit indices (either order).
@@ -308,17 +294,9 @@ impl<'a, W: Copy> Model<'a, W> {
         let k = model.parts;
         let n = model.num_units();
         let rp_len = Self::row_ptr_len(sizes);
-        let SparseStorage {
-            row_ptr,
-            col,
-            weight,
-        } = storage;
+        let SparseStorage { row_ptr, col, weight } = storage;
         if row_ptr.len() < rp_len {
-            return Err(ModelError::Capacity {
-                field: "row_ptr",
-                needed: rp_len,
-                capacity: row_ptr.len(),
-            });
+            return Err(ModelError::Capacity { field: "row_ptr", needed: rp_len, capacity: row_ptr.len() });
         }
         // Where each pair's rows and entries begin in the flat storage.
         let mut row_base = [0usize; MAX_PAIRS + 1];
@@ -340,11 +318,7 @@ impl<'a, W: Copy> Model<'a, W> {
         }
         if col.len() < m || weight.len() < m {
             let capacity = col.len().min(weight.len());
-            return Err(ModelError::Capacity {
-                field: "edges",
-                needed: m,
-                capacity,
-            });
+            return Err(ModelError::Capacity { field: "edges", needed: m, capacity });
         }
         let pairs = k * (k - 1) / 2;
         for b in 0..pairs {
@@ -368,10 +342,8 @@ impl<'a, W: Copy> Model<'a, W> {
             let rows = &mut row_ptr[row_base[b]..row_base[b + 1]];
             rows.copy_within(0..rows.len() - 1, 1);
             rows[0] = 0;
-            let (cols, ws) = (
-                &mut col[entry_base[b]..entry_base[b + 1]],
-                &mut weight[entry_base[b]..entry_base[b + 1]],
-            );
+            let (cols, ws) =
+                (&mut col[entry_base[b]..entry_base[b + 1]], &mut weight[entry_base[b]..entry_base[b + 1]]);
             for r in 0..rows.len() - 1 {
                 let (lo, hi) = (rows[r] as usize, rows[r + 1] as usize);
                 sort_row(&mut cols[lo..hi], &mut ws[lo..hi]);
@@ -393,11 +365,7 @@ impl<'a, W: Copy> Model<'a, W> {
                 let (c, crest) = col.split_at(len);
                 let (w, wrest) = weight.split_at(len);
                 (row_ptr, col, weight) = (rest, crest, wrest);
-                model.blocks[b] = Some(Block::Sparse(Sparse {
-                    row_ptr: rp,
-                    col: c,
-                    weight: w,
-                }));
+                model.blocks[b] = Some(Block::Sparse(Sparse { row_ptr: rp, col: c, weight: w }));
             }
         }
         model.index_slots();
@@ -405,41 +373,18 @@ impl<'a, W: Copy> Model<'a, W> {
     }
 
     /// Pair index, local row and local column of edge `e` = (i, j).
-    fn locate(
-        &self,
-        e: usize,
-        i: usize,
-        j: usize,
-        n: usize,
-    ) -> Result<(usize, usize, usize), ModelError> {
+    fn locate(&self, e: usize, i: usize, j: usize, n: usize) -> Result<(usize, usize, usize), ModelError> {
         for index in [i, j] {
             if index >= n {
-                return Err(ModelError::IndexOutOfRange {
-                    edge: e,
-                    index,
-                    units: n,
-                });
+                return Err(ModelError::IndexOutOfRange { edge: e, index, units: n });
             }
         }
         let (pi, pj) = (self.partition_of(i), self.partition_of(j));
         if pi == pj {
-            return Err(ModelError::IntraPartitionEdge {
-                edge: e,
-                i,
-                j,
-                partition: pi,
-            });
+            return Err(ModelError::IntraPartitionEdge { edge: e, i, j, partition: pi });
         }
-        let ((p, a), (q, c)) = if pi < pj {
-            ((pi, i), (pj, j))
-        } else {
-            ((pj, j), (pi, i))
-        };
-        Ok((
-            pair_index(self.parts, p, q),
-            a - self.starts[p],
-            c - self.starts[q],
-        ))
+        let ((p, a), (q, c)) = if pi < pj { ((pi, i), (pj, j)) } else { ((pj, j), (pi, i)) };
+        Ok((pair_index(self.parts, p, q), a - self.starts[p], c - self.starts[q]))
     }
 
     fn pair_of(&self, b: usize) -> (usize, usize) {
@@ -482,9 +427,7 @@ impl<'a, W: Copy> Model<'a, W> {
 
     /// The partition of unit `i` (which must exist).
     pub fn partition_of(&self, i: usize) -> usize {
-        (0..self.parts)
-            .find(|&p| i < self.starts[p + 1])
-            .unwrap_or(self.parts - 1)
+        (0..self.parts).find(|&p| i < self.starts[p + 1]).unwrap_or(self.parts - 1)
     }
 
     /// Stored biases.
@@ -523,10 +466,7 @@ impl<'a, W: Copy> Model<'a, W> {
             }
             Block::Sparse(s) => {
                 let (lo, hi) = (s.row_ptr[r] as usize, s.row_ptr[r + 1] as usize);
-                s.col[lo..hi]
-                    .binary_search(&(c as u16))
-                    .ok()
-                    .map(|at| base + lo + at)
+                s.col[lo..hi].binary_search(&(c as u16)).ok().map(|at| base + lo + at)
             }
         }
     }
@@ -611,21 +551,14 @@ mod tests {
 
     fn triangle_free() -> ([f64; 4], [(usize, usize, f64); 4]) {
         // 4 units in 3 partitions: {0, 1}, {2}, {3}.
-        (
-            [0.5, -0.5, 1.0, -1.0],
-            [(2, 0, 1.5), (0, 3, -2.0), (1, 2, 0.25), (2, 3, 3.0)],
-        )
+        ([0.5, -0.5, 1.0, -1.0], [(2, 0, 1.5), (0, 3, -2.0), (1, 2, 0.25), (2, 3, 3.0)])
     }
 
     #[test]
     fn builds_csr_and_slots() {
         let (bias, edges) = triangle_free();
         let (mut rp, mut col, mut w) = ([0u32; 16], [0u16; 8], [0.0f64; 8]);
-        let storage = SparseStorage {
-            row_ptr: &mut rp,
-            col: &mut col,
-            weight: &mut w,
-        };
+        let storage = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
         let m = Model::from_edges(&bias, &[2, 1, 1], edges.iter().copied(), storage, 1.0).unwrap();
         assert_eq!(m.num_units(), 4);
         assert_eq!(m.num_slots(), 4);
@@ -647,42 +580,18 @@ mod tests {
         let bias = [0.0f64; 4];
         let build = |edges: &[(usize, usize, f64)]| {
             let (mut rp, mut col, mut w) = ([0u32; 16], [0u16; 2], [0.0f64; 2]);
-            let storage = SparseStorage {
-                row_ptr: &mut rp,
-                col: &mut col,
-                weight: &mut w,
-            };
-            Model::from_edges(&bias, &[2, 1, 1], edges.iter().copied(), storage, 1.0)
-                .map(|m| m.num_slots())
+            let storage = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+            Model::from_edges(&bias, &[2, 1, 1], edges.iter().copied(), storage, 1.0).map(|m| m.num_slots())
         };
-        assert_eq!(
-            build(&[(0, 1, 1.0)]),
-            Err(ModelError::IntraPartitionEdge {
-                edge: 0,
-                i: 0,
-                j: 1,
-                partition: 0
-            })
-        );
+        assert_eq!(build(&[(0, 1, 1.0)]), Err(ModelError::IntraPartitionEdge { edge: 0, i: 0, j: 1, partition: 0 }));
         assert_eq!(
             build(&[(0, 2, 1.0), (0, 9, 1.0)]),
-            Err(ModelError::IndexOutOfRange {
-                edge: 1,
-                index: 9,
-                units: 4
-            })
+            Err(ModelError::IndexOutOfRange { edge: 1, index: 9, units: 4 })
         );
-        assert_eq!(
-            build(&[(0, 2, 1.0), (2, 0, 1.0)]),
-            Err(ModelError::DuplicateEdge { i: 0, j: 2 })
-        );
+        assert_eq!(build(&[(0, 2, 1.0), (2, 0, 1.0)]), Err(ModelError::DuplicateEdge { i: 0, j: 2 }));
         assert_eq!(
             build(&[(0, 2, 1.0), (1, 2, 1.0), (0, 3, 1.0)]),
-            Err(ModelError::Capacity {
-                field: "edges",
-                needed: 3,
-                capacity: 2
-            })
+            Err(ModelError::Capacity { field: "edges", needed: 3, capacity: 2 })
         );
         assert_eq!(build(&[(0, 2, 1.0), (1, 3, 1.0)]), Ok(2));
     }
@@ -691,24 +600,12 @@ mod tests {
     fn dense_blocks() {
         let bias = [0.0f32; 5];
         let w = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let m = Model::new(
-            &bias,
-            &[2, 3],
-            &[(0, 1, Block::Dense(Dense { weight: &w }))],
-            1.0,
-        )
-        .unwrap();
+        let m = Model::new(&bias, &[2, 3], &[(0, 1, Block::Dense(Dense { weight: &w }))], 1.0).unwrap();
         assert_eq!(m.slot(1, 2), Some(3));
         assert_eq!(m.slot(4, 0), Some(2));
         assert_eq!(m.energy(|i| (i == 1 || i == 4) as u8), -6.0);
         let short = [1.0f32; 5];
-        assert!(Model::new(
-            &bias,
-            &[2, 3],
-            &[(0, 1, Block::Dense(Dense { weight: &short }))],
-            1.0
-        )
-        .is_err());
+        assert!(Model::new(&bias, &[2, 3], &[(0, 1, Block::Dense(Dense { weight: &short }))], 1.0).is_err());
         assert_eq!(
             Model::new(&bias, &[5, 0, 0, 0, 0, 0, 0, 0, 0], &[], 1.0).err(),
             Some(ModelError::PartitionCount(9))

@@ -60,46 +60,25 @@ pub struct Quantised {
 
 impl QFormat {
     /// `Q4.4` (8 bits).
-    pub const Q4_4: Self = Self {
-        int_bits: 4,
-        frac_bits: 4,
-    };
+    pub const Q4_4: Self = Self { int_bits: 4, frac_bits: 4 };
     /// `Q8.8` (16 bits), the default.
-    pub const Q8_8: Self = Self {
-        int_bits: 8,
-        frac_bits: 8,
-    };
+    pub const Q8_8: Self = Self { int_bits: 8, frac_bits: 8 };
     /// `Q4.12` (16 bits).
-    pub const Q4_12: Self = Self {
-        int_bits: 4,
-        frac_bits: 12,
-    };
+    pub const Q4_12: Self = Self { int_bits: 4, frac_bits: 12 };
     /// `Q16.16` (32 bits).
-    pub const Q16_16: Self = Self {
-        int_bits: 16,
-        frac_bits: 16,
-    };
+    pub const Q16_16: Self = Self { int_bits: 16, frac_bits: 16 };
 
     /// A format with `int_bits` (including sign) and `frac_bits`.
     pub const fn new(int_bits: u32, frac_bits: u32) -> Result<Self, FormatError> {
         if int_bits == 0 || int_bits + frac_bits > 32 {
-            return Err(FormatError::Width {
-                int_bits,
-                frac_bits,
-            });
+            return Err(FormatError::Width { int_bits, frac_bits });
         }
-        Ok(Self {
-            int_bits: int_bits as u8,
-            frac_bits: frac_bits as u8,
-        })
+        Ok(Self { int_bits: int_bits as u8, frac_bits: frac_bits as u8 })
     }
 
     /// The format of a `fixed` crate type, e.g. `QFormat::of::<fixed::types::I8F8>()`.
     pub fn of<F: fixed::traits::Fixed>() -> Self {
-        Self {
-            int_bits: F::INT_NBITS as u8,
-            frac_bits: F::FRAC_NBITS as u8,
-        }
+        Self { int_bits: F::INT_NBITS as u8, frac_bits: F::FRAC_NBITS as u8 }
     }
 
     /// Integer bits, sign included.
@@ -146,20 +125,11 @@ impl QFormat {
         let scaled = libm::rint(libm::ldexp(x, self.frac_bits as i32));
         let (lo, hi) = (self.min_raw() as f64, self.max_raw() as f64);
         Some(if scaled < lo {
-            Quantised {
-                raw: self.min_raw(),
-                saturated: true,
-            }
+            Quantised { raw: self.min_raw(), saturated: true }
         } else if scaled > hi {
-            Quantised {
-                raw: self.max_raw(),
-                saturated: true,
-            }
+            Quantised { raw: self.max_raw(), saturated: true }
         } else {
-            Quantised {
-                raw: scaled as i32,
-                saturated: false,
-            }
+            Quantised { raw: scaled as i32, saturated: false }
         })
     }
 
@@ -258,41 +228,19 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for (s, q) in [
-            ("Q8.8", QFormat::Q8_8),
-            ("q4.12", QFormat::Q4_12),
-            ("4.4", QFormat::Q4_4),
-        ] {
+        for (s, q) in [("Q8.8", QFormat::Q8_8), ("q4.12", QFormat::Q4_12), ("4.4", QFormat::Q4_4)] {
             assert_eq!(s.parse::<QFormat>(), Ok(q));
         }
         assert_eq!(QFormat::Q4_12.to_string(), "Q4.12");
         assert_eq!("Q8".parse::<QFormat>(), Err(FormatError::Syntax));
-        assert_eq!(
-            "Q0.8".parse::<QFormat>(),
-            Err(FormatError::Width {
-                int_bits: 0,
-                frac_bits: 8
-            })
-        );
-        assert_eq!(
-            "Q20.20".parse::<QFormat>(),
-            Err(FormatError::Width {
-                int_bits: 20,
-                frac_bits: 20
-            })
-        );
+        assert_eq!("Q0.8".parse::<QFormat>(), Err(FormatError::Width { int_bits: 0, frac_bits: 8 }));
+        assert_eq!("Q20.20".parse::<QFormat>(), Err(FormatError::Width { int_bits: 20, frac_bits: 20 }));
     }
 
     #[test]
     fn ranges() {
-        assert_eq!(
-            (QFormat::Q8_8.min_raw(), QFormat::Q8_8.max_raw()),
-            (-32768, 32767)
-        );
-        assert_eq!(
-            (QFormat::Q16_16.min_raw(), QFormat::Q16_16.max_raw()),
-            (i32::MIN, i32::MAX)
-        );
+        assert_eq!((QFormat::Q8_8.min_raw(), QFormat::Q8_8.max_raw()), (-32768, 32767));
+        assert_eq!((QFormat::Q16_16.min_raw(), QFormat::Q16_16.max_raw()), (i32::MIN, i32::MAX));
         assert_eq!(QFormat::of::<I8F8>(), QFormat::Q8_8);
         assert_eq!(QFormat::of::<I4F12>(), QFormat::Q4_12);
     }
@@ -326,52 +274,22 @@ mod tests {
                 assert!(!q.saturated);
             }
             if let Some(f) = I4F12::checked_from_num(x) {
-                assert_eq!(
-                    QFormat::Q4_12.quantise(x).unwrap().raw,
-                    f.to_bits() as i32,
-                    "Q4.12 {x}"
-                );
+                assert_eq!(QFormat::Q4_12.quantise(x).unwrap().raw, f.to_bits() as i32, "Q4.12 {x}");
             }
             if let Some(f) = I4F4::checked_from_num(x) {
-                assert_eq!(
-                    QFormat::Q4_4.quantise(x).unwrap().raw,
-                    f.to_bits() as i32,
-                    "Q4.4 {x}"
-                );
+                assert_eq!(QFormat::Q4_4.quantise(x).unwrap().raw, f.to_bits() as i32, "Q4.4 {x}");
             }
             let f = I16F16::from_num(x);
-            assert_eq!(
-                QFormat::Q16_16.quantise(x).unwrap().raw,
-                f.to_bits(),
-                "Q16.16 {x}"
-            );
+            assert_eq!(QFormat::Q16_16.quantise(x).unwrap().raw, f.to_bits(), "Q16.16 {x}");
         }
     }
 
     #[test]
     fn saturates_and_refuses_non_finite() {
         let q = QFormat::Q4_4;
-        assert_eq!(
-            q.quantise(9.0),
-            Some(Quantised {
-                raw: 127,
-                saturated: true
-            })
-        );
-        assert_eq!(
-            q.quantise(-9.0),
-            Some(Quantised {
-                raw: -128,
-                saturated: true
-            })
-        );
-        assert_eq!(
-            q.quantise(7.9375),
-            Some(Quantised {
-                raw: 127,
-                saturated: false
-            })
-        );
+        assert_eq!(q.quantise(9.0), Some(Quantised { raw: 127, saturated: true }));
+        assert_eq!(q.quantise(-9.0), Some(Quantised { raw: -128, saturated: true }));
+        assert_eq!(q.quantise(7.9375), Some(Quantised { raw: 127, saturated: false }));
         assert_eq!(q.quantise(f64::NAN), None);
         assert_eq!(q.quantise(f64::INFINITY), None);
         assert_eq!(QFormat::Q8_8.value(-384), -1.5);

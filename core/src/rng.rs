@@ -129,8 +129,8 @@ mod tests {
     fn xoshiro128pp_known_answer() {
         let mut g = Xoshiro128PlusPlus::from_state([1, 2, 3, 4]);
         let expected = [
-            641u32, 1573767, 3222811527, 3517856514, 836907274, 4247214768, 3867114732, 1355841295,
-            495546011, 621204420,
+            641u32, 1573767, 3222811527, 3517856514, 836907274, 4247214768, 3867114732, 1355841295, 495546011,
+            621204420,
         ];
         for e in expected {
             assert_eq!(g.next_u32(), e);
@@ -141,14 +141,7 @@ mod tests {
     #[test]
     fn pcg32_known_answer() {
         let mut g = Pcg32::new(42, 54);
-        let expected = [
-            0xa15c02b7u32,
-            0x7b47f409,
-            0xba1d3330,
-            0x83d2f293,
-            0xbfa4784b,
-            0xcbed606e,
-        ];
+        let expected = [0xa15c02b7u32, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e];
         for e in expected {
             assert_eq!(g.next_u32(), e);
         }
@@ -162,11 +155,7 @@ mod tests {
         chain_streams(7, 0, &mut b);
         assert_eq!(a, b);
         assert_ne!(a[0].next_u32(), a[1].next_u32());
-        let mut x = [
-            Xoshiro128PlusPlus::from_u64(0),
-            Xoshiro128PlusPlus::from_u64(0),
-            Xoshiro128PlusPlus::from_u64(0),
-        ];
+        let mut x = [Xoshiro128PlusPlus::from_u64(0), Xoshiro128PlusPlus::from_u64(0), Xoshiro128PlusPlus::from_u64(0)];
         Xoshiro128PlusPlus::chain_streams(7, 0, &mut x);
         let mut y = [Xoshiro128PlusPlus::from_u64(0)];
         Xoshiro128PlusPlus::chain_streams(7, 2, &mut y);
@@ -185,10 +174,7 @@ mod tests {
             counts[(g.next_u32() >> 28) as usize] += 1;
         }
         let e = n as f64 / 16.0;
-        let chi2: f64 = counts
-            .iter()
-            .map(|&c| (c as f64 - e) * (c as f64 - e) / e)
-            .sum();
+        let chi2: f64 = counts.iter().map(|&c| (c as f64 - e) * (c as f64 - e) / e).sum();
         assert!(chi2 < 37.7, "chi2 = {chi2}");
     }
 }

@@ -39,10 +39,7 @@ pub struct LutSpec {
 impl LutSpec {
     /// A 16-bit table indexed at the field's full resolution (`frac_bits`).
     pub fn exact(frac_bits: u32) -> Self {
-        Self {
-            bits: 16,
-            index_frac_bits: frac_bits,
-        }
+        Self { bits: 16, index_frac_bits: frac_bits }
     }
 }
 
@@ -104,12 +101,7 @@ pub struct Lut<'t> {
 impl<'t> Lut<'t> {
     /// Entries needed for `spec` and `beta` (either rule) when the field's magnitude never
     /// exceeds `max_field_raw` (in units of the field's resolution, `field_frac_bits`).
-    pub fn required_len(
-        spec: LutSpec,
-        field_frac_bits: u32,
-        beta: f64,
-        max_field_raw: u64,
-    ) -> usize {
+    pub fn required_len(spec: LutSpec, field_frac_bits: u32, beta: f64, max_field_raw: u64) -> usize {
         let shift = field_frac_bits.saturating_sub(spec.index_frac_bits);
         // Past x_sat every entry sits at the clamp, for both rules.
         let x_sat = libm::log(libm::ldexp(1.0, spec.bits as i32 + 1)) / beta;
@@ -132,20 +124,10 @@ impl<'t> Lut<'t> {
             return Err(LutError::Bits(spec.bits));
         }
         if spec.index_frac_bits > field_frac_bits {
-            return Err(LutError::IndexResolution {
-                index_frac_bits: spec.index_frac_bits,
-                field_frac_bits,
-            });
+            return Err(LutError::IndexResolution { index_frac_bits: spec.index_frac_bits, field_frac_bits });
         }
         let shift = field_frac_bits - spec.index_frac_bits;
-        let mut lut = Self {
-            table: storage,
-            len: 0,
-            spec,
-            shift,
-            max_index: max_field_raw >> shift,
-            rule,
-        };
+        let mut lut = Self { table: storage, len: 0, spec, shift, max_index: max_field_raw >> shift, rule };
         lut.set_beta(beta)?;
         Ok(lut)
     }
@@ -155,16 +137,10 @@ impl<'t> Lut<'t> {
         if !(beta.is_finite() && beta > 0.0) {
             return Err(LutError::Beta(beta));
         }
-        let spec = LutSpec {
-            bits: self.spec.bits,
-            index_frac_bits: self.spec.index_frac_bits,
-        };
+        let spec = LutSpec { bits: self.spec.bits, index_frac_bits: self.spec.index_frac_bits };
         let needed = Self::required_len(spec, self.spec.index_frac_bits, beta, self.max_index);
         if needed > self.table.len() {
-            return Err(LutError::Capacity {
-                needed,
-                capacity: self.table.len(),
-            });
+            return Err(LutError::Capacity { needed, capacity: self.table.len() });
         }
         let one = libm::ldexp(1.0, self.spec.bits as i32);
         let top = (1u32 << self.spec.bits) - 1;
@@ -207,11 +183,7 @@ impl<'t> Lut<'t> {
 
     #[inline(always)]
     fn entry(&self, magnitude: u64) -> u32 {
-        let k = if self.shift == 0 {
-            magnitude
-        } else {
-            (magnitude + (1 << (self.shift - 1))) >> self.shift
-        };
+        let k = if self.shift == 0 { magnitude } else { (magnitude + (1 << (self.shift - 1))) >> self.shift };
         let k = (k as usize).min(self.len - 1);
         self.table[k] as u32
     }
@@ -255,18 +227,9 @@ mod tests {
 
     #[test]
     fn heat_bath_table_error_bound_and_symmetry() {
-        for (bits, frac, beta) in [
-            (16, 8, 1.0),
-            (12, 8, 1.0),
-            (8, 4, 0.5),
-            (16, 12, 2.5),
-            (4, 2, 1.0),
-        ] {
+        for (bits, frac, beta) in [(16, 8, 1.0), (12, 8, 1.0), (8, 4, 0.5), (16, 12, 2.5), (4, 2, 1.0)] {
             let mut storage = [0u16; 1 << 16];
-            let spec = LutSpec {
-                bits,
-                index_frac_bits: frac,
-            };
+            let spec = LutSpec { bits, index_frac_bits: frac };
             let lut = Lut::new(&mut storage, spec, frac, Rule::HeatBath, beta, 1 << 20).unwrap();
             let one = (1u32 << bits) as f64;
             assert_eq!(lut.p_one(0), 1 << (bits - 1));
@@ -292,10 +255,7 @@ mod tests {
         let mut small = [0u16; 100];
         assert_eq!(
             Lut::new(&mut small, spec, 8, Rule::HeatBath, 1.0, 1 << 15).err(),
-            Some(LutError::Capacity {
-                needed: 3018,
-                capacity: 100
-            })
+            Some(LutError::Capacity { needed: 3018, capacity: 100 })
         );
         // The field's range caps the table at small β.
         assert_eq!(Lut::required_len(LutSpec::exact(4), 4, 1e-6, 127), 129);
@@ -305,44 +265,20 @@ mod tests {
     fn coarse_index_rounds_to_nearest() {
         let mut storage = [0u16; 4096];
         // Field with 8 fractional bits, table indexed at 4: index = round(|x| / 16).
-        let lut = Lut::new(
-            &mut storage,
-            LutSpec {
-                bits: 16,
-                index_frac_bits: 4,
-            },
-            8,
-            Rule::HeatBath,
-            1.0,
-            1 << 15,
-        )
-        .unwrap();
+        let lut =
+            Lut::new(&mut storage, LutSpec { bits: 16, index_frac_bits: 4 }, 8, Rule::HeatBath, 1.0, 1 << 15).unwrap();
         assert_eq!(lut.p_one(7), lut.p_one(0));
         assert_eq!(lut.p_one(8), lut.p_one(16));
         assert_eq!(lut.p_one(-8), lut.p_one(-16));
-        assert_eq!(
-            lut.p_one(16),
-            libm::rint(65536.0 * sigma(1.0 / 16.0)) as u32
-        );
+        assert_eq!(lut.p_one(16), libm::rint(65536.0 * sigma(1.0 / 16.0)) as u32);
     }
 
     #[test]
     fn metropolis_table() {
         let mut storage = [0u16; 4096];
-        let lut = Lut::new(
-            &mut storage,
-            LutSpec::exact(8),
-            8,
-            Rule::Metropolis,
-            1.0,
-            1 << 15,
-        )
-        .unwrap();
+        let lut = Lut::new(&mut storage, LutSpec::exact(8), 8, Rule::Metropolis, 1.0, 1 << 15).unwrap();
         assert_eq!(lut.p_accept_rise(0), 65535);
-        assert_eq!(
-            lut.p_accept_rise(256),
-            libm::rint(65536.0 * libm::exp(-1.0)) as u32
-        );
+        assert_eq!(lut.p_accept_rise(256), libm::rint(65536.0 * libm::exp(-1.0)) as u32);
         assert_eq!(lut.p_accept_rise(1 << 14), 1);
     }
 
@@ -350,41 +286,13 @@ mod tests {
     fn refuses_bad_settings() {
         let mut s = [0u16; 16];
         assert_eq!(
-            Lut::new(
-                &mut s,
-                LutSpec {
-                    bits: 17,
-                    index_frac_bits: 0
-                },
-                0,
-                Rule::HeatBath,
-                1.0,
-                8
-            )
-            .err(),
+            Lut::new(&mut s, LutSpec { bits: 17, index_frac_bits: 0 }, 0, Rule::HeatBath, 1.0, 8).err(),
             Some(LutError::Bits(17))
         );
         assert_eq!(
-            Lut::new(
-                &mut s,
-                LutSpec {
-                    bits: 8,
-                    index_frac_bits: 9
-                },
-                8,
-                Rule::HeatBath,
-                1.0,
-                8
-            )
-            .err(),
-            Some(LutError::IndexResolution {
-                index_frac_bits: 9,
-                field_frac_bits: 8
-            })
+            Lut::new(&mut s, LutSpec { bits: 8, index_frac_bits: 9 }, 8, Rule::HeatBath, 1.0, 8).err(),
+            Some(LutError::IndexResolution { index_frac_bits: 9, field_frac_bits: 8 })
         );
-        assert!(matches!(
-            Lut::new(&mut s, LutSpec::exact(0), 0, Rule::HeatBath, f64::NAN, 8),
-            Err(LutError::Beta(_))
-        ));
+        assert!(matches!(Lut::new(&mut s, LutSpec::exact(0), 0, Rule::HeatBath, f64::NAN, 8), Err(LutError::Beta(_))));
     }
 }

@@ -68,13 +68,7 @@ impl<'s> Moments<'s> {
     pub fn new(unit_ones: &'s mut [u64], edge_ones: &'s mut [u64]) -> Self {
         unit_ones.fill(0);
         edge_ones.fill(0);
-        Self {
-            unit_ones,
-            edge_ones,
-            samples: 0,
-            energy: Welford::default(),
-            magnetisation: Welford::default(),
-        }
+        Self { unit_ones, edge_ones, samples: 0, energy: Welford::default(), magnetisation: Welford::default() }
     }
 
     /// Record the current state of every chain as one sample each. The model must be the one
@@ -88,11 +82,7 @@ impl<'s> Moments<'s> {
         let edge_ones = &mut *self.edge_ones;
         model.for_each_edge(|slot, i, j, _| {
             let (zi, zj) = (&z[i * c..(i + 1) * c], &z[j * c..(j + 1) * c]);
-            edge_ones[slot] += zi
-                .iter()
-                .zip(zj)
-                .map(|(&a, &b)| (a & b) as u64)
-                .sum::<u64>();
+            edge_ones[slot] += zi.iter().zip(zj).map(|(&a, &b)| (a & b) as u64).sum::<u64>();
         });
         for k in 0..c {
             self.energy.push(model.energy(|i| z[i * c + k]));

@@ -50,12 +50,7 @@ impl Coord {
     /// `dwave_networkx.zephyr_four_color(q, scheme=1)`.
     pub fn color(&self) -> u8 {
         // Wrapping arithmetic stays exact mod 4 because 4 divides 2^usize::BITS.
-        let sum = self
-            .u
-            .wrapping_mul(2)
-            .wrapping_add(self.w)
-            .wrapping_add(self.z.wrapping_mul(2))
-            .wrapping_add(self.j);
+        let sum = self.u.wrapping_mul(2).wrapping_add(self.w).wrapping_add(self.z.wrapping_mul(2)).wrapping_add(self.j);
         (sum % 4) as u8
     }
 }
@@ -91,14 +86,9 @@ impl fmt::Display for TopologyError {
         match *self {
             Self::EmptyGrid => f.write_str("zephyr graph needs m >= 1 and t >= 1"),
             Self::TooLarge => f.write_str("zephyr graph too large: qubit labels must fit in u32"),
-            Self::ClassTooSmall {
-                color,
-                available,
-                requested,
-            } => write!(
-                f,
-                "colour class {color} has {available} qubits, {requested} requested"
-            ),
+            Self::ClassTooSmall { color, available, requested } => {
+                write!(f, "colour class {color} has {available} qubits, {requested} requested")
+            }
             Self::BufferTooSmall { needed, len } => {
                 write!(f, "output buffer holds {len} qubits, {needed} needed")
             }
@@ -128,12 +118,7 @@ impl Zephyr {
             return Err(TopologyError::EmptyGrid);
         }
         let (num_nodes, num_edges) = sizes(m, t).ok_or(TopologyError::TooLarge)?;
-        Ok(Self {
-            m,
-            t,
-            num_nodes,
-            num_edges,
-        })
+        Ok(Self { m, t, num_nodes, num_edges })
     }
 
     /// The grid parameter `m`.
@@ -182,10 +167,7 @@ impl Zephyr {
 
     /// Every coupler `(a, b)` once, with `a < b`, in ascending lexicographic order.
     pub fn edges(&self) -> Edges {
-        Edges {
-            a: 0,
-            neighbours: Neighbours::new(*self, self.decompose(0)),
-        }
+        Edges { a: 0, neighbours: Neighbours::new(*self, self.decompose(0)) }
     }
 
     /// Writes the first `n` qubits, in linear order, of each colour class 0, 1, 2, 3 to
@@ -220,32 +202,20 @@ impl Zephyr {
 
     /// Writes the `n` qubits of least `key` of each colour class to `out`, in linear order
     /// within a class. Keys must be distinct.
-    fn select_by<K: Ord>(
-        &self,
-        n: usize,
-        out: &mut [u32],
-        key: impl Fn(usize) -> K,
-    ) -> Result<usize, TopologyError> {
+    fn select_by<K: Ord>(&self, n: usize, out: &mut [u32], key: impl Fn(usize) -> K) -> Result<usize, TopologyError> {
         let mut sizes = [0usize; 4];
         for q in 0..self.num_nodes {
             sizes[usize::from(self.decompose(q).color())] += 1;
         }
         for (color, &available) in (0u8..).zip(&sizes) {
             if available < n {
-                return Err(TopologyError::ClassTooSmall {
-                    color,
-                    available,
-                    requested: n,
-                });
+                return Err(TopologyError::ClassTooSmall { color, available, requested: n });
             }
         }
         // n is at most a class size here, so 4n <= num_nodes cannot overflow.
         let needed = 4 * n;
         if out.len() < needed {
-            return Err(TopologyError::BufferTooSmall {
-                needed,
-                len: out.len(),
-            });
+            return Err(TopologyError::BufferTooSmall { needed, len: out.len() });
         }
         for color in 0..4u8 {
             let start = usize::from(color) * n;
@@ -291,12 +261,7 @@ fn sizes(m: usize, t: usize) -> Option<(usize, usize)> {
     // Per line of 2m qubits, 2m - 1 odd and 2m - 2 external couplers, on 2(2m+1)t lines,
     // plus 16 m^2 t^2 internal ones: 2t(8(t+1)m^2 - 2m - 3) in all. With 4tm(2m+1) below
     // 2^32, only the products can overflow.
-    let edges = (t + 1)
-        .checked_mul(8)?
-        .checked_mul(m)?
-        .checked_mul(m)?
-        .checked_sub(2 * m + 3)?
-        .checked_mul(2 * t)?;
+    let edges = (t + 1).checked_mul(8)?.checked_mul(m)?.checked_mul(m)?.checked_sub(2 * m + 3)?.checked_mul(2 * t)?;
     Some((nodes, edges))
 }
 
@@ -313,14 +278,7 @@ pub struct Neighbours {
 
 impl Neighbours {
     fn new(zephyr: Zephyr, c: Coord) -> Self {
-        Self {
-            zephyr,
-            u: c.u,
-            w: c.w,
-            k: c.k,
-            s: 2 * c.z + c.j,
-            slot: 0,
-        }
+        Self { zephyr, u: c.u, w: c.w, k: c.k, s: 2 * c.z + c.j, slot: 0 }
     }
 
     /// Candidate neighbour number `slot` of `4t + 4`, or `None` where it falls off the grid.
@@ -329,9 +287,7 @@ impl Neighbours {
     /// than every qubit of orientation 0, so a vertical qubit's line partners come first and a
     /// horizontal qubit's crossing partners do; within a line, all `j = 0` precede `j = 1`.
     fn candidate(&self, slot: usize) -> Option<usize> {
-        let Self {
-            zephyr, u, w, k, s, ..
-        } = *self;
+        let Self { zephyr, u, w, k, s, .. } = *self;
         let crossing = 4 * zephyr.t;
         let (along, r) = match (u, slot) {
             (0, 0..4) => (true, slot),
@@ -412,13 +368,9 @@ mod tests {
 
     #[test]
     fn counts_match_dwave_networkx() {
-        for (m, t, nodes, edges) in [
-            (1, 4, 48, 280),
-            (2, 4, 160, 1224),
-            (6, 4, 1248, 11400),
-            (1, 1, 12, 22),
-            (12, 4, 4800, 45864),
-        ] {
+        for (m, t, nodes, edges) in
+            [(1, 4, 48, 280), (2, 4, 160, 1224), (6, 4, 1248, 11400), (1, 1, 12, 22), (12, 4, 4800, 45864)]
+        {
             let z = Zephyr::new(m, t).unwrap();
             assert_eq!((z.m(), z.t()), (m, t));
             assert_eq!((z.num_nodes(), z.num_edges()), (nodes, edges), "Z({m},{t})");
@@ -434,30 +386,15 @@ mod tests {
         // 4 * 23170 * 46341 = 4_294_883_880 <= u32::MAX < 4 * 23171 * 46343.
         assert_eq!(Zephyr::new(23171, 1), Err(TopologyError::TooLarge));
         #[cfg(target_pointer_width = "64")]
-        assert_eq!(
-            Zephyr::new(23170, 1).map(|z| z.num_nodes()),
-            Ok(4_294_883_880)
-        );
+        assert_eq!(Zephyr::new(23170, 1).map(|z| z.num_nodes()), Ok(4_294_883_880));
     }
 
     #[test]
     fn coordinates_match_dwave_networkx_examples() {
         let z = Zephyr::new(2, 4).unwrap();
-        let c = Coord {
-            u: 0,
-            w: 1,
-            k: 2,
-            j: 1,
-            z: 0,
-        };
+        let c = Coord { u: 0, w: 1, k: 2, j: 1, z: 0 };
         assert_eq!(z.linear(c), Some(26));
-        let c = Coord {
-            u: 1,
-            w: 3,
-            k: 2,
-            j: 0,
-            z: 1,
-        };
+        let c = Coord { u: 1, w: 3, k: 2, j: 0, z: 1 };
         assert_eq!(z.coord(137), Some(c));
     }
 
@@ -474,19 +411,10 @@ mod tests {
             let last = z.coord(z.num_nodes() - 1).unwrap();
             for c in [
                 Coord { u: 2, ..last },
-                Coord {
-                    w: last.w + 1,
-                    ..last
-                },
-                Coord {
-                    k: last.k + 1,
-                    ..last
-                },
+                Coord { w: last.w + 1, ..last },
+                Coord { k: last.k + 1, ..last },
                 Coord { j: 2, ..last },
-                Coord {
-                    z: last.z + 1,
-                    ..last
-                },
+                Coord { z: last.z + 1, ..last },
             ] {
                 assert_eq!(z.linear(c), None);
             }
@@ -497,13 +425,7 @@ mod tests {
     fn colouring_is_proper() {
         for z in sizes_under_test() {
             for (a, b) in z.edges() {
-                assert_ne!(
-                    z.color(a),
-                    z.color(b),
-                    "Z({},{}) edge ({a},{b})",
-                    z.m(),
-                    z.t()
-                );
+                assert_ne!(z.color(a), z.color(b), "Z({},{}) edge ({a},{b})", z.m(), z.t());
             }
         }
     }
@@ -560,10 +482,8 @@ mod tests {
         let z = Zephyr::new(1, 4).unwrap();
         let mut out = [0; 29];
         assert_eq!(z.select_per_partition(7, &mut out), Ok(28));
-        let expected = [
-            0, 2, 4, 6, 33, 35, 37, 1, 3, 5, 7, 8, 10, 12, 9, 11, 13, 15, 16, 18, 20, 17, 19, 21,
-            23, 25, 27, 29,
-        ];
+        let expected =
+            [0, 2, 4, 6, 33, 35, 37, 1, 3, 5, 7, 8, 10, 12, 9, 11, 13, 15, 16, 18, 20, 17, 19, 21, 23, 25, 27, 29];
         assert_eq!(out[..28], expected);
         assert_eq!(out[28], 0);
     }
@@ -572,24 +492,13 @@ mod tests {
     fn selection_errors_leave_out_unchanged() {
         let z = Zephyr::new(1, 4).unwrap();
         let mut out = [u32::MAX; 48];
-        let too_many = TopologyError::ClassTooSmall {
-            color: 0,
-            available: 12,
-            requested: 13,
-        };
+        let too_many = TopologyError::ClassTooSmall { color: 0, available: 12, requested: 13 };
         assert_eq!(z.select_per_partition(13, &mut out), Err(too_many));
         assert_eq!(
             z.select_central(usize::MAX, &mut out),
-            Err(TopologyError::ClassTooSmall {
-                color: 0,
-                available: 12,
-                requested: usize::MAX,
-            })
+            Err(TopologyError::ClassTooSmall { color: 0, available: 12, requested: usize::MAX })
         );
-        let short = TopologyError::BufferTooSmall {
-            needed: 12,
-            len: 11,
-        };
+        let short = TopologyError::BufferTooSmall { needed: 12, len: 11 };
         assert_eq!(z.select_central(3, &mut out[..11]), Err(short));
         assert!(out.iter().all(|&q| q == u32::MAX));
         assert_eq!(z.select_per_partition(0, &mut []), Ok(0));
@@ -607,13 +516,9 @@ mod tests {
                     assert!(chosen.windows(2).all(|p| p[0] < p[1]));
                     let chosen = |q: usize| chosen.contains(&(q as u32));
                     let worst_in = (0..z.num_nodes()).filter(|&q| chosen(q)).map(key).max();
-                    let best_out = (0..z.num_nodes())
-                        .filter(|&q| z.color(q) == Some(color) && !chosen(q))
-                        .map(key)
-                        .min();
-                    assert!((0..z.num_nodes())
-                        .filter(|&q| chosen(q))
-                        .all(|q| z.color(q) == Some(color)));
+                    let best_out =
+                        (0..z.num_nodes()).filter(|&q| z.color(q) == Some(color) && !chosen(q)).map(key).min();
+                    assert!((0..z.num_nodes()).filter(|&q| chosen(q)).all(|q| z.color(q) == Some(color)));
                     assert!(best_out.is_none() || worst_in < best_out);
                 }
             }

@@ -20,19 +20,14 @@ fn usizes(value: &Value) -> Vec<usize> {
 fn check_graph(m: usize, t: usize) {
     let r = reference(&format!("zephyr/zephyr_{m}_{t}.json"));
     let z = Zephyr::new(m, t).unwrap();
-    assert_eq!(
-        (r["m"].as_u64(), r["t"].as_u64()),
-        (Some(m as u64), Some(t as u64))
-    );
+    assert_eq!((r["m"].as_u64(), r["t"].as_u64()), (Some(m as u64), Some(t as u64)));
     assert_eq!(z.num_nodes(), r["num_nodes"].as_u64().unwrap() as usize);
     assert_eq!(z.num_edges(), r["num_edges"].as_u64().unwrap() as usize);
 
     let coords = r["coords_uwkjz"].as_array().unwrap();
     assert_eq!(coords.len(), z.num_nodes());
     for (q, c) in coords.iter().enumerate() {
-        let [u, w, k, j, z_] = usizes(c)[..] else {
-            panic!("coordinate {c}")
-        };
+        let [u, w, k, j, z_] = usizes(c)[..] else { panic!("coordinate {c}") };
         let c = Coord { u, w, k, j, z: z_ };
         assert_eq!(z.coord(q), Some(c), "q {q}");
         assert_eq!(z.linear(c), Some(q));
@@ -45,12 +40,8 @@ fn check_graph(m: usize, t: usize) {
     }
 
     // The reference is sorted; `edges()` promises ascending order, so no sort is needed.
-    let expected: Vec<(usize, usize)> = r["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (usizes(e)[0], usizes(e)[1]))
-        .collect();
+    let expected: Vec<(usize, usize)> =
+        r["edges"].as_array().unwrap().iter().map(|e| (usizes(e)[0], usizes(e)[1])).collect();
     let edges: Vec<(usize, usize)> = z.edges().collect();
     assert_eq!(edges, expected);
 }
@@ -80,10 +71,7 @@ fn select_per_partition_reproduces_reference_model_units() {
     let partition = usizes(&r["partition"]);
 
     let mut out = vec![0; qubits.len()];
-    assert_eq!(
-        z.select_per_partition(qubits.len() / 4, &mut out),
-        Ok(qubits.len())
-    );
+    assert_eq!(z.select_per_partition(qubits.len() / 4, &mut out), Ok(qubits.len()));
     let out: Vec<usize> = out.into_iter().map(|q| q as usize).collect();
     assert_eq!(out, qubits);
     for (&q, &p) in qubits.iter().zip(&partition) {
@@ -96,10 +84,7 @@ fn select_per_partition_reproduces_reference_model_units() {
         .unwrap()
         .iter()
         .map(|e| {
-            let (i, j) = (
-                e[0].as_u64().unwrap() as usize,
-                e[1].as_u64().unwrap() as usize,
-            );
+            let (i, j) = (e[0].as_u64().unwrap() as usize, e[1].as_u64().unwrap() as usize);
             (i.min(j), i.max(j))
         })
         .collect();

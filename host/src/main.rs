@@ -90,14 +90,26 @@ enum ModelCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Quantise a model and write core's compact binary form (what a device loads).
+    Quantise {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Fixed-point format, Qm.n (m includes the sign bit).
+        #[arg(long, default_value = "Q8.8")]
+        format: QFormat,
+        /// Refuse parameters outside the format instead of saturating them.
+        #[arg(long)]
+        strict: bool,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn parse_pair(s: &str) -> Result<(usize, usize), String> {
     let (a, b) = s.split_once(',').ok_or("expected M,T")?;
-    Ok((
-        a.trim().parse().map_err(|e| format!("M: {e}"))?,
-        b.trim().parse().map_err(|e| format!("T: {e}"))?,
-    ))
+    Ok((a.trim().parse().map_err(|e| format!("M: {e}"))?, b.trim().parse().map_err(|e| format!("T: {e}"))?))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -181,17 +193,9 @@ fn parse_clamp(s: &str) -> Result<Vec<(usize, u8)>> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            let (i, v) = p
-                .split_once('=')
-                .with_context(|| format!("--clamp: `{p}` is not i=v"))?;
-            let i = i
-                .trim()
-                .parse()
-                .with_context(|| format!("--clamp: unit `{i}`"))?;
-            let v: u8 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("--clamp: value `{v}`"))?;
+            let (i, v) = p.split_once('=').with_context(|| format!("--clamp: `{p}` is not i=v"))?;
+            let i = i.trim().parse().with_context(|| format!("--clamp: unit `{i}`"))?;
+            let v: u8 = v.trim().parse().with_context(|| format!("--clamp: value `{v}`"))?;
             if v > 1 {
                 bail!("--clamp: unit {i} value {v} is not 0 or 1");
             }
@@ -222,25 +226,15 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
     };
     cfg.rng = a.rng;
     cfg.beta = a.beta;
-    cfg.clamp = a
-        .clamp
-        .as_deref()
-        .map(parse_clamp)
-        .transpose()?
-        .unwrap_or_default();
+    cfg.clamp = a.clamp.as_deref().map(parse_clamp).transpose()?.unwrap_or_default();
     cfg.keep_samples = a.out.is_some();
     cfg.progress = !a.quiet && !a.json;
-    let run =
-        sample::run(&model, &cfg).with_context(|| format!("sampling {}", a.model.display()))?;
-    if let (Engine::Fixed(s), Some(msg)) = (engine, run.quantisation.message(a.format)) {
+    let run = sample::run(&model, &cfg).with_context(|| format!("sampling {}", a.model.display()))?;
+    if let Some(msg) = run.quantisation.message(a.format) {
         eprintln!("warning: {msg}; use --strict to refuse");
-        let _ = s;
     }
     if run.saturations > 0 {
-        eprintln!(
-            "warning: {} field(s) saturated the field register",
-            run.saturations
-        );
+        eprintln!("warning: {} field(s) saturated the field register", run.saturations);
     }
     if let Some(path) = &a.stats {
         run.stats.save(path)?;
@@ -272,10 +266,7 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
             println!("{:>6} {:>4} {:>10.6}", i, model.partition[i], m);
         }
         if s.mean.len() > 40 {
-            println!(
-                "   ... {} more units (use --json or --stats for all)",
-                s.mean.len() - 40
-            );
+            println!("   ... {} more units (use --json or --stats for all)", s.mean.len() - 40);
         }
     }
     Ok(())
@@ -295,40 +286,32 @@ fn main() -> Result<()> {
             }
         }
         Command::Model {
-            command:
-                ModelCommand::Random {
-                    zephyr: (m, t),
-                    per_partition,
-                    seed,
-                    scale,
-                    select,
-                    out,
-                },
+            command: ModelCommand::Random { zephyr: (m, t), per_partition, seed, scale, select, out },
         } => {
             if !(scale.is_finite() && scale >= 0.0) {
                 bail!("--scale {scale} must be a finite non-negative number");
             }
             let model = topology::random_model(m, t, per_partition, seed, scale, select)?;
             model.save(&out)?;
-            println!(
-                "wrote {} ({} units, {} edges)",
-                out.display(),
-                model.num_units(),
-                model.edges.len()
-            );
+            println!("wrote {} ({} units, {} edges)", out.display(), model.num_units(), model.edges.len());
+            Ok(())
+        }
+        Command::Model { command: ModelCommand::Quantise { model: path, format, strict, out } } => {
+            let model = ModelFile::load(&path)?;
+            let (bytes, report) = calo4p::model_file::compact(&model, format, strict)
+                .with_context(|| format!("quantising {}", path.display()))?;
+            if let Some(msg) = report.message(format) {
+                eprintln!("warning: {msg}; use --strict to refuse");
+            }
+            calo4p::model_file::write_atomic(&out, &bytes)?;
+            println!("wrote {} ({} bytes, {format})", out.display(), bytes.len());
             Ok(())
         }
         Command::Sample(a) => sample_cmd(a),
-        Command::Exact {
-            model: path,
-            beta,
-            json,
-            out,
-        } => {
+        Command::Exact { model: path, beta, json, out } => {
             let model = ModelFile::load(&path)?;
-            let stats = exact(&model, beta)
-                .with_context(|| format!("model file {}", path.display()))?
-                .statistics(&model);
+            let stats =
+                exact(&model, beta).with_context(|| format!("model file {}", path.display()))?.statistics(&model);
             if let Some(out) = &out {
                 stats.save(out)?;
             }

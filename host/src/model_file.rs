@@ -51,8 +51,7 @@ struct ZephyrOut {
 impl ModelFile {
     /// Read and validate a model file; errors name the file and the field.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read model file {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read model file {}", path.display()))?;
         Self::parse(&bytes).with_context(|| format!("model file {}", path.display()))
     }
 
@@ -65,12 +64,8 @@ impl ModelFile {
         let mut bias = vec![0.0; units];
         let mut qubits = vec![0u32; units];
         let mut edge_buf = vec![Edge::default(); edges];
-        let buf = ModelBuffers {
-            partition: &mut partition,
-            bias: &mut bias,
-            qubits: &mut qubits,
-            edges: &mut edge_buf,
-        };
+        let buf =
+            ModelBuffers { partition: &mut partition, bias: &mut bias, qubits: &mut qubits, edges: &mut edge_buf };
         let parsed = json::parse_model(bytes, buf)?;
         partition.truncate(parsed.units);
         bias.truncate(parsed.units);
@@ -78,11 +73,7 @@ impl ModelFile {
         edge_buf.truncate(parsed.edges);
         let description = serde_json::from_slice::<serde_json::Value>(bytes)
             .ok()
-            .and_then(|v| {
-                v.get("description")
-                    .and_then(|d| d.as_str())
-                    .map(str::to_owned)
-            })
+            .and_then(|v| v.get("description").and_then(|d| d.as_str()).map(str::to_owned))
             .unwrap_or_default();
         let file = Self {
             partition,
@@ -104,12 +95,7 @@ impl ModelFile {
 
     /// Units per partition.
     pub fn sizes(&self) -> Vec<usize> {
-        let k = self
-            .partition
-            .iter()
-            .map(|&p| p as usize + 1)
-            .max()
-            .unwrap_or(0);
+        let k = self.partition.iter().map(|&p| p as usize + 1).max().unwrap_or(0);
         let mut sizes = vec![0; k];
         for &p in &self.partition {
             sizes[p as usize] += 1;
@@ -146,31 +132,14 @@ impl ModelFile {
             }
             Ok(format.value(v.raw))
         };
-        let bias = self
-            .bias
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| q(b, Site::Bias(i)))
-            .collect::<Result<_>>()?;
+        let bias = self.bias.iter().enumerate().map(|(i, &b)| q(b, Site::Bias(i))).collect::<Result<_>>()?;
         let edges = self
             .edges
             .iter()
             .enumerate()
-            .map(|(e, &ed)| {
-                Ok(Edge {
-                    w: q(ed.w, Site::Edge(e))?,
-                    ..ed
-                })
-            })
+            .map(|(e, &ed)| Ok(Edge { w: q(ed.w, Site::Edge(e))?, ..ed }))
             .collect::<Result<_>>()?;
-        Ok((
-            ModelFile {
-                bias,
-                edges,
-                ..self.clone()
-            },
-            report,
-        ))
+        Ok((ModelFile { bias, edges, ..self.clone() }, report))
     }
 }
 
@@ -178,16 +147,12 @@ impl ModelFile {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_sibling(path);
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
 }
 
 /// A temporary name beside `path`.
 pub fn temp_sibling(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".tmp{}", std::process::id()));
     path.with_file_name(name)
 }
@@ -220,12 +185,7 @@ pub struct Quantisation {
 impl Quantisation {
     /// An error for `--strict`, a warning line otherwise; `None` when nothing saturated.
     pub fn message(&self, format: QFormat) -> Option<String> {
-        let first: Vec<String> = self
-            .saturated
-            .iter()
-            .take(5)
-            .map(|s| s.to_string())
-            .collect();
+        let first: Vec<String> = self.saturated.iter().take(5).map(|s| s.to_string()).collect();
         (!self.saturated.is_empty()).then(|| {
             format!(
                 "{} parameter(s) outside the range of {format} [{}, {}] were saturated (first: {})",
@@ -275,9 +235,7 @@ impl<W: RawWeight> Built<W> {
         let built = Self::build(
             file,
             |x, site| {
-                let q = format
-                    .quantise(x)
-                    .with_context(|| format!("{site} is not finite"))?;
+                let q = format.quantise(x).with_context(|| format!("{site} is not finite"))?;
                 if q.saturated {
                     if strict {
                         bail!(
@@ -297,67 +255,31 @@ impl<W: RawWeight> Built<W> {
 }
 
 impl<W: Copy + Default> Built<W> {
-    fn build(
-        file: &ModelFile,
-        mut convert: impl FnMut(f64, Site) -> Result<W>,
-        scale: f64,
-    ) -> Result<Self> {
+    fn build(file: &ModelFile, mut convert: impl FnMut(f64, Site) -> Result<W>, scale: f64) -> Result<Self> {
         let sizes = file.sizes();
-        let bias = file
-            .bias
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| convert(b, Site::Bias(i)))
-            .collect::<Result<Vec<W>>>()?;
-        let weights = file
-            .edges
-            .iter()
-            .enumerate()
-            .map(|(e, ed)| convert(ed.w, Site::Edge(e)))
-            .collect::<Result<Vec<W>>>()?;
+        let bias = file.bias.iter().enumerate().map(|(i, &b)| convert(b, Site::Bias(i))).collect::<Result<Vec<W>>>()?;
+        let weights =
+            file.edges.iter().enumerate().map(|(e, ed)| convert(ed.w, Site::Edge(e))).collect::<Result<Vec<W>>>()?;
         let mut row_ptr = vec![0u32; Model::<W>::row_ptr_len(&sizes)];
         let mut col = vec![0u16; file.edges.len()];
         let mut weight = vec![W::default(); file.edges.len()];
-        let storage = SparseStorage {
-            row_ptr: &mut row_ptr,
-            col: &mut col,
-            weight: &mut weight,
-        };
+        let storage = SparseStorage { row_ptr: &mut row_ptr, col: &mut col, weight: &mut weight };
         let edges = file.edges.iter().zip(&weights).map(|(e, &w)| (e.i, e.j, w));
-        let model =
-            Model::from_edges(&bias, &sizes, edges, storage, scale).map_err(anyhow::Error::msg)?;
-        let slot_of_edge = file
-            .edges
-            .iter()
-            .map(|e| model.slot(e.i, e.j).expect("every edge has a slot"))
-            .collect();
+        let model = Model::from_edges(&bias, &sizes, edges, storage, scale).map_err(anyhow::Error::msg)?;
+        let slot_of_edge = file.edges.iter().map(|e| model.slot(e.i, e.j).expect("every edge has a slot")).collect();
         // Remember where each block's arrays sit, to hand out views later.
         let mut blocks = Vec::new();
         let (mut rp_at, mut e_at) = (0, 0);
         for p in 0..sizes.len() {
             for q in p + 1..sizes.len() {
                 if let Some(Block::Sparse(s)) = model.block(p, q) {
-                    blocks.push((
-                        p,
-                        q,
-                        rp_at..rp_at + s.row_ptr.len(),
-                        e_at..e_at + s.col.len(),
-                    ));
+                    blocks.push((p, q, rp_at..rp_at + s.row_ptr.len(), e_at..e_at + s.col.len()));
                     rp_at += s.row_ptr.len();
                     e_at += s.col.len();
                 }
             }
         }
-        Ok(Self {
-            bias,
-            row_ptr,
-            col,
-            weight,
-            sizes,
-            blocks,
-            scale,
-            slot_of_edge,
-        })
+        Ok(Self { bias, row_ptr, col, weight, sizes, blocks, scale, slot_of_edge })
     }
 
     /// The core model view.
@@ -374,7 +296,22 @@ impl<W: Copy + Default> Built<W> {
                 (*p, *q, Block::Sparse(s))
             })
             .collect();
-        Model::new(&self.bias, &self.sizes, &blocks, self.scale)
-            .expect("storage built by from_edges is valid")
+        Model::new(&self.bias, &self.sizes, &blocks, self.scale).expect("storage built by from_edges is valid")
+    }
+}
+
+/// The model quantised to `format` in core's compact binary form (see `calo4p_core::compact`).
+pub fn compact(file: &ModelFile, format: QFormat, strict: bool) -> Result<(Vec<u8>, Quantisation)> {
+    fn emit<W: RawWeight>(file: &ModelFile, format: QFormat, strict: bool) -> Result<(Vec<u8>, Quantisation)> {
+        let (built, report) = Built::<W>::fixed(file, format, strict)?;
+        let model = built.model();
+        let mut out = vec![0u8; calo4p_core::compact::emitted_len(&model)];
+        calo4p_core::compact::emit(&model, format, &mut out)?;
+        Ok((out, report))
+    }
+    match format.bits() {
+        0..=8 => emit::<i8>(file, format, strict),
+        9..=16 => emit::<i16>(file, format, strict),
+        _ => emit::<i32>(file, format, strict),
     }
 }

@@ -39,5 +39,8 @@ fn zephyr_6_4_at_q8_8_fits_64_kib() {
         (total + table + fields) as f64 / 1024.0
     );
     assert_eq!(total, model.storage_bytes() + state);
+    // The compact form a host sends to the device.
+    let (bytes, _) = calo4p::model_file::compact(&file, QFormat::Q8_8, false).unwrap();
+    assert_eq!(bytes.len(), 50121);
     assert!(total + table + fields <= 64 * 1024);
 }
