@@ -142,7 +142,7 @@ impl<T: Real> Arithmetic for Float<T> {
             Rule::Metropolis => {
                 // The energy rise of a flip: -h for 0 -> 1, +h for 1 -> 0.
                 let rise = if current == 0 { -x } else { x };
-                let accept = !(rise > T::default()) || u < (-rise).exp();
+                let accept = rise <= T::default() || u < (-rise).exp();
                 current ^ accept as u8
             }
         }

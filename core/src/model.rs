@@ -518,12 +518,12 @@ impl<W: Weight> Model<'_, W> {
 
     /// Bytes this model's storage takes: biases, blocks (weights, columns, row pointers).
     pub fn storage_bytes(&self) -> usize {
-        let w = core::mem::size_of::<W>();
-        let mut bytes = self.bias.len() * w;
+        use core::mem::size_of_val;
+        let mut bytes = size_of_val(self.bias);
         for block in self.blocks.iter().flatten() {
             bytes += match block {
-                Block::Dense(d) => d.weight.len() * w,
-                Block::Sparse(s) => s.weight.len() * w + s.col.len() * 2 + s.row_ptr.len() * 4,
+                Block::Dense(d) => size_of_val(d.weight),
+                Block::Sparse(s) => size_of_val(s.weight) + size_of_val(s.col) + size_of_val(s.row_ptr),
             };
         }
         bytes
