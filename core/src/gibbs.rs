@@ -183,11 +183,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         A: Arithmetic<Weight = W>,
         R: RngCore,
     {
-        self.check(chains, rngs.len(), fields.len())?;
-        for p in 0..self.model.num_partitions() {
-            self.update_partition(p, arith, chains, rngs, fields);
-        }
-        Ok(())
+        (0..self.model.num_partitions()).try_for_each(|p| self.update(p, arith, chains, rngs, fields))
     }
 
     /// Update partition `p` only (for samplers that interleave their own steps).
