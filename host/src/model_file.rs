@@ -57,9 +57,10 @@ impl ModelFile {
 
     /// Parse model JSON bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        // Every unit and edge takes several bytes of text, so these bound the counts.
-        let units = bytes.len() / 2 + 1;
-        let edges = bytes.len() / 6 + 1;
+        // Every array element but the last is followed by a comma and every edge opens a
+        // bracket, so these bound the counts without a first parse.
+        let units = bytes.iter().filter(|&&b| b == b',').count() + 1;
+        let edges = bytes.iter().filter(|&&b| b == b'[').count();
         let mut partition = vec![0u8; units];
         let mut bias = vec![0.0; units];
         let mut qubits = vec![0u32; units];
