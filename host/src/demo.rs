@@ -27,23 +27,13 @@ pub fn deviation(s: &Statistics, exact: &Statistics) -> [f64; 5] {
     let n = s.num_samples.unwrap_or(1) as f64;
     let z = |p: f64, q: f64| (p - q).abs() / (q * (1.0 - q) / n).sqrt().max(1e-12);
     let means = max_rms(s.mean.iter().zip(&exact.mean).map(|(a, b)| a - b));
-    let edges = max_rms(
-        s.edge_second_moment
-            .iter()
-            .zip(&exact.edge_second_moment)
-            .map(|(a, b)| a.2 - b.2),
-    );
+    let edges = max_rms(s.edge_second_moment.iter().zip(&exact.edge_second_moment).map(|(a, b)| a.2 - b.2));
     let zmax = s
         .mean
         .iter()
         .zip(&exact.mean)
         .map(|(&a, &b)| z(a, b))
-        .chain(
-            s.edge_second_moment
-                .iter()
-                .zip(&exact.edge_second_moment)
-                .map(|(a, b)| z(a.2, b.2)),
-        )
+        .chain(s.edge_second_moment.iter().zip(&exact.edge_second_moment).map(|(a, b)| z(a.2, b.2)))
         .fold(0.0, f64::max);
     [means.0, means.1, edges.0, edges.1, zmax]
 }
@@ -52,7 +42,11 @@ pub fn deviation(s: &Statistics, exact: &Statistics) -> [f64; 5] {
 pub fn run_demo(progress: bool) -> Result<()> {
     let model = random_model(1, 4, 7, 20250131, 1.0, Selection::First)?;
     println!("calo4p demo: {}", model.description);
-    println!("{} units, {} edges; sampling 1000 chains x 200 recorded sweeps (after 100 burn-in) per engine\n", model.num_units(), model.edges.len());
+    println!(
+        "{} units, {} edges; sampling 1000 chains x 200 recorded sweeps (after 100 burn-in) per engine\n",
+        model.num_units(),
+        model.edges.len()
+    );
     let t0 = Instant::now();
     let ex = exact(&model, 1.0)?.statistics(&model);
     println!(

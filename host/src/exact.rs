@@ -34,12 +34,7 @@ impl Exact {
     pub fn statistics(&self, model: &ModelFile) -> Statistics {
         Statistics {
             mean: self.mean.clone(),
-            edge_second_moment: model
-                .edges
-                .iter()
-                .zip(&self.edge_second_moment)
-                .map(|(e, &v)| (e.i, e.j, v))
-                .collect(),
+            edge_second_moment: model.edges.iter().zip(&self.edge_second_moment).map(|(e, &v)| (e.i, e.j, v)).collect(),
             energy_mean: Some(self.energy_mean),
             energy_variance: Some(self.energy_variance),
             num_samples: None,
@@ -65,9 +60,7 @@ fn sigmoid(x: f64) -> f64 {
 pub fn enumerated_units(model: &ModelFile) -> Vec<usize> {
     let sizes = model.sizes();
     let largest = (0..sizes.len()).max_by_key(|&p| (sizes[p], p)).unwrap_or(0);
-    (0..model.num_units())
-        .filter(|&i| model.partition[i] as usize != largest)
-        .collect()
+    (0..model.num_units()).filter(|&i| model.partition[i] as usize != largest).collect()
 }
 
 /// Exact moments of `model` at inverse temperature `beta`.
@@ -100,11 +93,7 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
                 nb_rest[b].push((a, e.w));
             }
             ((true, a), (false, b)) | ((false, b), (true, a)) => nb_free[a].push((b, e.w)),
-            _ => bail!(
-                "edge ({}, {}) joins two units of the largest partition",
-                e.i,
-                e.j
-            ),
+            _ => bail!("edge ({}, {}) joins two units of the largest partition", e.i, e.j),
         }
     }
     let mut z = vec![0u8; rest.len()];
@@ -146,10 +135,7 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
         if log_w > shift {
             let r = (shift - log_w).exp();
             total *= r;
-            sum_z
-                .iter_mut()
-                .chain(sum_zz.iter_mut())
-                .for_each(|s| *s *= r);
+            sum_z.iter_mut().chain(sum_zz.iter_mut()).for_each(|s| *s *= r);
             sum_e *= r;
             sum_e2 *= r;
             shift = log_w;

@@ -5,7 +5,7 @@ use calo4p::exact::exact;
 use calo4p::model_file::ModelFile;
 use calo4p::sample::{self, Engine, FixedSettings, RngKind, SampleConfig};
 use calo4p::topology::{self, Selection};
-use calo4p::{demo, npy};
+use calo4p::{data, demo, npy};
 use calo4p_core::{QFormat, Rule};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -63,8 +63,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    // DATA /// Calorimeter data: CaloChallenge files, synthetic showers, scores.
-    // DATA Data(data::DataArgs),
+    /// Calorimeter data: CaloChallenge files, synthetic showers, scores.
+    Data(data::DataArgs),
 }
 
 #[derive(Subcommand)]
@@ -326,6 +326,7 @@ fn main() -> Result<()> {
                 }
             }
             Ok(())
-        } // DATA Command::Data(args) => data::run(args),
+        }
+        Command::Data(args) => data::run(args),
     }
 }

@@ -11,8 +11,7 @@ use std::path::Path;
 /// Write `data` (`rows x cols`, row-major) as a uint8 array.
 pub fn write_u8(path: &Path, data: &[u8], rows: usize, cols: usize) -> Result<()> {
     assert_eq!(data.len(), rows * cols, "shape matches data");
-    let mut header =
-        format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Pad so that the data starts on a 64-byte boundary; the header ends with a newline.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
@@ -41,14 +40,8 @@ pub fn read(path: &Path) -> Result<Array> {
 }
 
 fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
-    let at = header
-        .find(&format!("'{key}'"))
-        .with_context(|| format!("header has no '{key}'"))?;
-    let rest = header[at + key.len() + 2..]
-        .trim_start()
-        .strip_prefix(':')
-        .context("malformed header")?
-        .trim_start();
+    let at = header.find(&format!("'{key}'")).with_context(|| format!("header has no '{key}'"))?;
+    let rest = header[at + key.len() + 2..].trim_start().strip_prefix(':').context("malformed header")?.trim_start();
     Ok(rest)
 }
 
@@ -59,28 +52,18 @@ pub fn parse(bytes: &[u8]) -> Result<Array> {
     }
     let (len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         v => bail!("unsupported .npy version {v}"),
     };
     let header = bytes.get(start..start + len).context("truncated header")?;
     let header = std::str::from_utf8(header).context("header is not text")?;
     let descr = header_value(header, "descr")?;
-    let descr = descr
-        .trim_start_matches('\'')
-        .split('\'')
-        .next()
-        .unwrap_or("");
+    let descr = descr.trim_start_matches('\'').split('\'').next().unwrap_or("");
     if header_value(header, "fortran_order")?.starts_with("True") {
         bail!("Fortran-order arrays are not supported");
     }
     let shape_text = header_value(header, "shape")?;
-    let shape_text = shape_text
-        .strip_prefix('(')
-        .and_then(|s| s.split(')').next())
-        .context("malformed shape")?;
+    let shape_text = shape_text.strip_prefix('(').and_then(|s| s.split(')').next()).context("malformed shape")?;
     let shape: Vec<usize> = shape_text
         .split(',')
         .map(str::trim)
@@ -96,32 +79,17 @@ pub fn parse(bytes: &[u8]) -> Result<Array> {
         "|u1" | "|b1" => (1, |b| b[0] as f64),
         "|i1" => (1, |b| b[0] as i8 as f64),
         "<i2" => (2, |b| i16::from_le_bytes([b[0], b[1]]) as f64),
-        "<i4" => (4, |b| {
-            i32::from_le_bytes(b.try_into().expect("4 bytes")) as f64
-        }),
-        "<u4" => (4, |b| {
-            u32::from_le_bytes(b.try_into().expect("4 bytes")) as f64
-        }),
-        "<i8" => (8, |b| {
-            i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64
-        }),
-        "<f4" => (4, |b| {
-            f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64
-        }),
+        "<i4" => (4, |b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as f64),
+        "<u4" => (4, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as f64),
+        "<i8" => (8, |b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64),
+        "<f4" => (4, |b| f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64),
         "<f8" => (8, |b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
         other => bail!("unsupported dtype '{other}'"),
     };
     if body.len() != count * size {
-        bail!(
-            "data holds {} bytes, shape {shape:?} of '{descr}' needs {}",
-            body.len(),
-            count * size
-        );
+        bail!("data holds {} bytes, shape {shape:?} of '{descr}' needs {}", body.len(), count * size);
     }
-    Ok(Array {
-        shape,
-        data: body.chunks_exact(size).map(read).collect(),
-    })
+    Ok(Array { shape, data: body.chunks_exact(size).map(read).collect() })
 }
 
 #[cfg(test)]

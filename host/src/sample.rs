@@ -46,10 +46,7 @@ impl FixedSettings {
         Self {
             format,
             field: format,
-            lut: LutSpec {
-                bits: lut_bits,
-                index_frac_bits: format.frac_bits().min(12),
-            },
+            lut: LutSpec { bits: lut_bits, index_frac_bits: format.frac_bits().min(12) },
             strict: false,
         }
     }
@@ -170,18 +167,10 @@ pub fn run(model: &ModelFile, config: &SampleConfig) -> Result<SampleRun> {
         }
     }
     match config.engine {
-        Engine::Float => with_rng(
-            &Built::float(model)?,
-            Float::<f64>::new(config.beta, config.rule)?,
-            model,
-            config,
-        ),
-        Engine::Float32 => with_rng(
-            &Built::float32(model)?,
-            Float::<f32>::new(config.beta, config.rule)?,
-            model,
-            config,
-        ),
+        Engine::Float => with_rng(&Built::float(model)?, Float::<f64>::new(config.beta, config.rule)?, model, config),
+        Engine::Float32 => {
+            with_rng(&Built::float32(model)?, Float::<f32>::new(config.beta, config.rule)?, model, config)
+        }
         Engine::Fixed(s) => match s.format.bits() {
             0..=8 => fixed::<i8>(model, config, s),
             9..=16 => fixed::<i16>(model, config, s),
@@ -190,17 +179,9 @@ pub fn run(model: &ModelFile, config: &SampleConfig) -> Result<SampleRun> {
     }
 }
 
-fn fixed<W: RawWeight>(
-    model: &ModelFile,
-    config: &SampleConfig,
-    s: FixedSettings,
-) -> Result<SampleRun> {
+fn fixed<W: RawWeight>(model: &ModelFile, config: &SampleConfig, s: FixedSettings) -> Result<SampleRun> {
     if s.field.frac_bits() != s.format.frac_bits() {
-        bail!(
-            "field format {} must have the fractional bits of the weight format {}",
-            s.field,
-            s.format
-        );
+        bail!("field format {} must have the fractional bits of the weight format {}", s.field, s.format);
     }
     let (built, quantisation) = Built::<W>::fixed(model, s.format, s.strict)?;
     let mut table = vec![0u16; Fixed::<W>::table_len(s.field, s.lut, config.beta)];
@@ -210,12 +191,7 @@ fn fixed<W: RawWeight>(
     Ok(out)
 }
 
-fn with_rng<W, A>(
-    built: &Built<W>,
-    arith: A,
-    model: &ModelFile,
-    config: &SampleConfig,
-) -> Result<SampleRun>
+fn with_rng<W, A>(built: &Built<W>, arith: A, model: &ModelFile, config: &SampleConfig) -> Result<SampleRun>
 where
     W: Copy + Default + calo4p_core::model::Weight,
     A: Arithmetic<Weight = W> + Saturations,
@@ -285,11 +261,8 @@ where
     for &(i, _) in &config.clamp {
         words[i / 32] |= 1 << (i % 32);
     }
-    let sampler = if config.clamp.is_empty() {
-        BlockGibbs::new(m)
-    } else {
-        BlockGibbs::new(m).with_clamp(Clamp::new(&words))
-    };
+    let sampler =
+        if config.clamp.is_empty() { BlockGibbs::new(m) } else { BlockGibbs::new(m).with_clamp(Clamp::new(&words)) };
     let mut state = vec![0u8; n * c];
     let mut chains = Chains::new(&mut state, n, c)?;
     match &config.init {
@@ -301,11 +274,7 @@ where
             for k in 0..c {
                 let row = &rows[k % rows.len()];
                 if row.len() != n {
-                    bail!(
-                        "start state {} has {} units, the model has {n}",
-                        k % rows.len(),
-                        row.len()
-                    );
+                    bail!("start state {} has {} units, the model has {n}", k % rows.len(), row.len());
                 }
                 for (i, &z) in row.iter().enumerate() {
                     chains.set(i, k, z != 0);
@@ -323,18 +292,12 @@ where
     let mut edge_ones = vec![0u64; m.num_slots()];
     let mut moments = Moments::new(&mut unit_ones, &mut edge_ones);
     let total = config.burn_in + config.sweeps;
-    let bar = progress_bar(
-        total as u64,
-        config.progress,
-        &format!("sampling {c} chains"),
-    );
+    let bar = progress_bar(total as u64, config.progress, &format!("sampling {c} chains"));
     let mut samples = Vec::new();
     let mut mags = Vec::new();
     let mut row = vec![0u8; n];
     for t in 0..total {
-        sampler
-            .sweep(&mut arith, &mut chains, rngs, &mut fields)
-            .context("sweep")?;
+        sampler.sweep(&mut arith, &mut chains, rngs, &mut fields).context("sweep")?;
         if config.keep_magnetisation {
             mags.extend((0..c).map(|k| magnetisation(&chains, k)));
         }
@@ -362,10 +325,7 @@ where
         energy_variance: Some(moments.energy().variance()),
         num_samples: Some(moments.num_samples()),
         ln_z: None,
-        source: Some(format!(
-            "block Gibbs, {}, beta {}",
-            config.engine, config.beta
-        )),
+        source: Some(format!("block Gibbs, {}, beta {}", config.engine, config.beta)),
     };
     Ok(SampleRun {
         stats,

@@ -36,20 +36,12 @@ pub struct Statistics {
 impl Statistics {
     /// Read a statistics file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read(path)
-            .with_context(|| format!("cannot read statistics file {}", path.display()))?;
-        let stats: Self = serde_json::from_slice(&text).with_context(|| {
-            format!(
-                "statistics file {}: not in the statistics layout",
-                path.display()
-            )
-        })?;
+        let text = std::fs::read(path).with_context(|| format!("cannot read statistics file {}", path.display()))?;
+        let stats: Self = serde_json::from_slice(&text)
+            .with_context(|| format!("statistics file {}: not in the statistics layout", path.display()))?;
         for (i, m) in stats.mean.iter().enumerate() {
             if !(0.0..=1.0).contains(m) {
-                bail!(
-                    "statistics file {}: `mean[{i}]` = {m} is not in [0, 1]",
-                    path.display()
-                );
+                bail!("statistics file {}: `mean[{i}]` = {m} is not in [0, 1]", path.display());
             }
         }
         Ok(stats)
@@ -64,11 +56,7 @@ impl Statistics {
     /// Check that these statistics belong to `model`: unit count and edge order.
     pub fn check_matches(&self, model: &ModelFile, what: &str) -> Result<()> {
         if self.mean.len() != model.num_units() {
-            bail!(
-                "{what}: `mean` has {} units but the model has {}",
-                self.mean.len(),
-                model.num_units()
-            );
+            bail!("{what}: `mean` has {} units but the model has {}", self.mean.len(), model.num_units());
         }
         if self.edge_second_moment.len() != model.edges.len() {
             bail!(
@@ -79,7 +67,11 @@ impl Statistics {
         }
         for (k, (&(i, j, _), e)) in self.edge_second_moment.iter().zip(&model.edges).enumerate() {
             if (i, j) != (e.i, e.j) {
-                bail!("{what}: `edge_second_moment[{k}]` is edge ({i}, {j}) but the model's edge {k} is ({}, {})", e.i, e.j);
+                bail!(
+                    "{what}: `edge_second_moment[{k}]` is edge ({i}, {j}) but the model's edge {k} is ({}, {})",
+                    e.i,
+                    e.j
+                );
             }
         }
         Ok(())

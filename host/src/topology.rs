@@ -40,15 +40,7 @@ pub fn zephyr_json(m: usize, t: usize) -> Result<ZephyrJson> {
     let color = (0..n).map(|q| z.color(q).expect("q in range")).collect();
     let mut edges: Vec<[usize; 2]> = z.edges().map(|(a, b)| [a, b]).collect();
     edges.sort_unstable();
-    Ok(ZephyrJson {
-        m,
-        t,
-        num_nodes: n,
-        num_edges: z.num_edges(),
-        coords_uwkjz,
-        color,
-        edges,
-    })
+    Ok(ZephyrJson { m, t, num_nodes: n, num_edges: z.num_edges(), coords_uwkjz, color, edges })
 }
 
 /// Which units of each colour class a model takes.
@@ -70,14 +62,7 @@ pub fn normal(rng: &mut impl RngCore) -> f64 {
 
 /// A 4-partite model on Z(m, t): `n` units per colour class, partition = colour, biases and
 /// weights drawn from N(0, scale²) with PCG32 seeded by `seed`.
-pub fn random_model(
-    m: usize,
-    t: usize,
-    n: usize,
-    seed: u64,
-    scale: f64,
-    selection: Selection,
-) -> Result<ModelFile> {
+pub fn random_model(m: usize, t: usize, n: usize, seed: u64, scale: f64, selection: Selection) -> Result<ModelFile> {
     let z = Zephyr::new(m, t).map_err(anyhow::Error::msg)?;
     let mut qubits = vec![0u32; 4 * n];
     match selection {
@@ -86,11 +71,7 @@ pub fn random_model(
     }
     .map_err(anyhow::Error::msg)
     .with_context(|| format!("choosing {n} units per partition on Z({m}, {t})"))?;
-    let unit_of: HashMap<usize, usize> = qubits
-        .iter()
-        .enumerate()
-        .map(|(i, &q)| (q as usize, i))
-        .collect();
+    let unit_of: HashMap<usize, usize> = qubits.iter().enumerate().map(|(i, &q)| (q as usize, i)).collect();
     let mut rng = rand_pcg::Pcg32::new(seed, 0);
     let bias: Vec<f64> = (0..4 * n).map(|_| scale * normal(&mut rng)).collect();
     let mut edges = Vec::new();
@@ -98,11 +79,7 @@ pub fn random_model(
         for nb in z.neighbours(q as usize).into_iter().flatten() {
             if let Some(&j) = unit_of.get(&nb) {
                 if i < j {
-                    edges.push(Edge {
-                        i,
-                        j,
-                        w: scale * normal(&mut rng),
-                    });
+                    edges.push(Edge { i, j, w: scale * normal(&mut rng) });
                 }
             }
         }

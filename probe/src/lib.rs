@@ -39,12 +39,7 @@ pub extern "C" fn calo4p_probe(seed: u64) -> u64 {
 
 fn small_model_ones() -> u64 {
     let (mut p, mut b, mut q, mut e) = ([0u8; 8], [0.0f64; 8], [0u32; 8], [Edge::default(); 8]);
-    let buf = ModelBuffers {
-        partition: &mut p,
-        bias: &mut b,
-        qubits: &mut q,
-        edges: &mut e,
-    };
+    let buf = ModelBuffers { partition: &mut p, bias: &mut b, qubits: &mut q, edges: &mut e };
     match parse_model(SMALL, buf) {
         Ok(parsed) => parsed.edges as u64,
         Err(_) => 0,
@@ -73,22 +68,10 @@ fn zephyr_ones(seed: u64) -> Option<u64> {
         }
     }
     let (mut row_ptr, mut col, mut weight) = ([0u32; ROW_PTR], [0u16; E], [0i16; E]);
-    let storage = SparseStorage {
-        row_ptr: &mut row_ptr,
-        col: &mut col,
-        weight: &mut weight,
-    };
-    let model = Model::from_edges(
-        &bias,
-        &[PER; 4],
-        edges[..m].iter().copied(),
-        storage,
-        fmt.lsb(),
-    )
-    .ok()?;
+    let storage = SparseStorage { row_ptr: &mut row_ptr, col: &mut col, weight: &mut weight };
+    let model = Model::from_edges(&bias, &[PER; 4], edges[..m].iter().copied(), storage, fmt.lsb()).ok()?;
     let mut table = [0u16; TABLE];
-    let mut arith =
-        Fixed::<i16>::new(fmt, LutSpec::exact(8), Rule::HeatBath, 1.0, &mut table).ok()?;
+    let mut arith = Fixed::<i16>::new(fmt, LutSpec::exact(8), Rule::HeatBath, 1.0, &mut table).ok()?;
     let mut state = [0u8; N];
     let mut chains = Chains::new(&mut state, N, 1).ok()?;
     let mut rngs = [Xoshiro128PlusPlus::from_u64(seed ^ 1)];
@@ -98,9 +81,7 @@ fn zephyr_ones(seed: u64) -> Option<u64> {
     let (mut unit_ones, mut edge_ones) = ([0u64; N], [0u64; E]);
     let mut moments = Moments::new(&mut unit_ones, &mut edge_ones);
     for _ in 0..10 {
-        sampler
-            .sweep(&mut arith, &mut chains, &mut rngs, &mut fields)
-            .ok()?;
+        sampler.sweep(&mut arith, &mut chains, &mut rngs, &mut fields).ok()?;
         moments.record(&model, &chains);
     }
     Some((0..N).map(|i| (moments.mean(i) * 10.0) as u64).sum())

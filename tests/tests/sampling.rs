@@ -196,7 +196,7 @@ fn clamped_sampling_matches_exact_conditional() {
         let se = b.se[i].max(1e-6);
         assert!((b.mean[i] - truth.mean[k]).abs() < 5.0 * se, "unit {i}: {} vs {}", b.mean[i], truth.mean[k]);
     }
-    for i in 0..7 {
-        assert_eq!(b.mean[i], code[i] as f64);
+    for (&m, &v) in b.mean.iter().zip(&code) {
+        assert_eq!(m, v as f64);
     }
 }

@@ -1,1 +1,579 @@
-//! Calorimeter data.
+//! Calorimeter data: CaloChallenge 2022 files, a built-in shower generator, the
+//! challenge's high-level features and the physics distances that score a generator.
+//!
+//! Layers, bottom up:
+//! * [`geometry`]: the challenge's binning files (voxel order, centres);
+//! * [`showers`]: a batch of showers in memory, with its invariants;
+//! * [`hdf5`]: reading (streamed, validated) and writing (atomic) challenge files;
+//! * [`synth`]: the parameterised shower generator;
+//! * [`preprocess`]: the VAE's logit transform and its inverse;
+//! * [`features`]: high-level features, histograms and separation power;
+//! * [`scores`]: FPD and KPD;
+//! * [`report`]: SVG plots and the HTML report of `evaluate --report`.
+//!
+//! [`DataArgs`] and [`run`] are the `calo4p data` command line.
+
+pub mod features;
+pub mod geometry;
+pub mod hdf5;
+pub mod preprocess;
+pub mod report;
+pub mod scores;
+pub mod showers;
+pub mod synth;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use geometry::{Geometry, GeometryKind};
+pub use showers::Showers;
+
+/// `calo4p data`: CaloChallenge files, synthetic showers and scores.
+#[derive(clap::Args, Debug)]
+pub struct DataArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DataCommand,
+}
+
+/// The `calo4p data` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum DataCommand {
+    /// Generate parameterised electromagnetic showers into a CaloChallenge HDF5 file.
+    Synth(SynthArgs),
+    /// Compare generated showers with reference showers: features, separation powers,
+    /// FPD and KPD, and optionally an HTML report with plots.
+    Evaluate(EvaluateArgs),
+    /// Print shapes, types, energy ranges and sparsity of a file and check it against a
+    /// geometry.
+    Info(InfoArgs),
+}
+
+/// Arguments of `calo4p data synth`.
+#[derive(clap::Args, Debug)]
+pub struct SynthArgs {
+    /// Calorimeter geometry.
+    #[arg(long, value_enum)]
+    pub geometry: GeometryKind,
+    /// Number of showers.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub n: u64,
+    /// Random seed; the output depends only on geometry, n and seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output file (written under a temporary name, then renamed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store incident energies as float64 instead of float32.
+    #[arg(long)]
+    pub incident_f64: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `calo4p data evaluate`.
+#[derive(clap::Args, Debug)]
+pub struct EvaluateArgs {
+    /// Reference showers (HDF5).
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// Generated showers (HDF5).
+    #[arg(long)]
+    pub generated: PathBuf,
+    /// Calorimeter geometry of both files.
+    #[arg(long, value_enum)]
+    pub geometry: GeometryKind,
+    /// Write plots and an index.html into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// FPD: smallest batch size.
+    #[arg(long, default_value_t = 20_000)]
+    pub fpd_min_samples: usize,
+    /// FPD: largest batch size.
+    #[arg(long, default_value_t = 50_000)]
+    pub fpd_max_samples: usize,
+    /// FPD: batches per batch size.
+    #[arg(long, default_value_t = 20)]
+    pub fpd_batches: usize,
+    /// FPD: number of batch sizes.
+    #[arg(long, default_value_t = 10)]
+    pub fpd_points: usize,
+    /// KPD: number of batches.
+    #[arg(long, default_value_t = 10)]
+    pub kpd_batches: usize,
+    /// KPD: samples per batch.
+    #[arg(long, default_value_t = 5_000)]
+    pub kpd_batch_size: usize,
+    /// Seed of the FPD and KPD resampling.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `calo4p data info`.
+#[derive(clap::Args, Debug)]
+pub struct InfoArgs {
+    /// The HDF5 file.
+    pub file: PathBuf,
+    /// Geometry to check against (default: the one whose voxel count matches).
+    #[arg(long, value_enum)]
+    pub geometry: Option<GeometryKind>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a `calo4p data` subcommand.
+pub fn run(args: DataArgs) -> Result<()> {
+    match args.command {
+        DataCommand::Synth(a) => run_synth(a),
+        DataCommand::Evaluate(a) => run_evaluate(a),
+        DataCommand::Info(a) => run_info(a),
+    }
+}
+
+fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn run_synth(a: SynthArgs) -> Result<()> {
+    let geometry = a.geometry.geometry();
+    let n = a.n as usize;
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let start = Instant::now();
+    let bar = progress_bar(a.n, "generating");
+    let showers = synth::generate_parallel(&geometry, n, a.seed, threads, &|done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    let generated = start.elapsed().as_secs_f64();
+    let options = hdf5::WriteOptions {
+        incident_type: if a.incident_f64 { hdf5::FloatType::F64 } else { hdf5::FloatType::F32 },
+        ..hdf5::WriteOptions::default()
+    };
+    hdf5::write(&a.out, &showers, &options)?;
+    let total = start.elapsed().as_secs_f64();
+    let e_tot: f64 = showers.energies.iter().map(|&e| f64::from(e)).sum();
+    let e_inc: f64 = showers.incident_energies.iter().sum();
+    if a.json {
+        let v = serde_json::json!({
+            "file": a.out.display().to_string(),
+            "geometry": a.geometry.name(),
+            "n": n,
+            "voxels": geometry.n_voxels(),
+            "seed": a.seed,
+            "mean_etot_over_einc": e_tot / e_inc,
+            "showers_per_second": n as f64 / generated,
+            "seconds": total,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "wrote {} showers ({} voxels, {}) to {} in {:.2} s ({:.0} showers/s generated)",
+            n,
+            geometry.n_voxels(),
+            a.geometry,
+            a.out.display(),
+            total,
+            n as f64 / generated
+        );
+    }
+    Ok(())
+}
+
+/// Opens a file and checks its voxel count against `geometry`.
+pub fn open_for_geometry(path: &Path, geometry: &Geometry) -> Result<hdf5::ShowerReader> {
+    let reader = hdf5::ShowerReader::open(path)?;
+    if reader.n_voxels() != geometry.n_voxels() {
+        bail!(
+            "{}: dataset 'showers' has {} voxels per row, geometry {} has {}",
+            path.display(),
+            reader.n_voxels(),
+            geometry.kind,
+            geometry.n_voxels()
+        );
+    }
+    Ok(reader)
+}
+
+/// Reads a whole file after checking its voxel count against `geometry`.
+pub fn read_for_geometry(path: &Path, geometry: &Geometry) -> Result<Showers> {
+    let reader = open_for_geometry(path, geometry)?;
+    let bar = progress_bar(reader.len() as u64, &file_name(path));
+    let showers = reader.read_all_with(|done| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    Ok(showers)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// What evaluation needs of one set of showers: its features and its mean shower.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShowerSummary {
+    /// High-level features of every shower.
+    pub features: features::Features,
+    /// Mean energy of every voxel (MeV).
+    pub mean_shower: Vec<f64>,
+    /// Incident energy of every shower (MeV).
+    pub incident_energies: Vec<f64>,
+    /// Counts of single voxel energies on the bins of [`features::voxel_energy_spec`].
+    pub voxel_counts: Vec<f64>,
+}
+
+impl ShowerSummary {
+    /// An empty summary for `geometry`.
+    pub fn new(geometry: &Geometry) -> ShowerSummary {
+        ShowerSummary {
+            features: features::Features { specs: features::specs(geometry), values: Vec::new(), n: 0 },
+            mean_shower: vec![0.0; geometry.n_voxels()],
+            incident_energies: Vec::new(),
+            voxel_counts: vec![0.0; voxel_edges(geometry).len() - 1],
+        }
+    }
+
+    /// Adds a batch of showers.
+    pub fn add(&mut self, geometry: &Geometry, showers: &Showers) {
+        let n_old = self.features.n as f64;
+        let n_new = showers.len() as f64;
+        let mut sums = vec![0.0; showers.n_voxels];
+        for i in 0..showers.len() {
+            for (a, &e) in sums.iter_mut().zip(showers.row(i)) {
+                *a += f64::from(e);
+            }
+        }
+        if n_old + n_new > 0.0 {
+            for (m, s) in self.mean_shower.iter_mut().zip(&sums) {
+                *m = (*m * n_old + s) / (n_old + n_new);
+            }
+        }
+        self.features.extend(&features::compute(geometry, showers));
+        self.incident_energies.extend_from_slice(&showers.incident_energies);
+        let edges = voxel_edges(geometry);
+        let values: Vec<f64> = showers.energies.iter().map(|&e| f64::from(e)).collect();
+        for (c, h) in self.voxel_counts.iter_mut().zip(features::histogram(&values, &edges)) {
+            *c += h;
+        }
+    }
+
+    /// The summary of showers in memory.
+    pub fn of(geometry: &Geometry, showers: &Showers) -> ShowerSummary {
+        let mut s = ShowerSummary::new(geometry);
+        s.add(geometry, showers);
+        s
+    }
+
+    /// The summary of a file, read a window at a time (the showers are never all held).
+    pub fn of_file(path: &Path, geometry: &Geometry) -> Result<ShowerSummary> {
+        let reader = open_for_geometry(path, geometry)?;
+        let bar = progress_bar(reader.len() as u64, &file_name(path));
+        let mut s = ShowerSummary::new(geometry);
+        let window = (1 << 24) / geometry.n_voxels().max(1);
+        let mut start = 0;
+        while start < reader.len() {
+            let batch = reader.read_rows(start, window.max(1))?;
+            s.add(geometry, &batch);
+            start += batch.len().max(1);
+            bar.set_position(start as u64);
+        }
+        bar.finish_and_clear();
+        Ok(s)
+    }
+}
+
+fn voxel_edges(geometry: &Geometry) -> Vec<f64> {
+    let spec = features::voxel_energy_spec(geometry);
+    features::bin_edges(&spec, &[])
+}
+
+/// A set of showers that was evaluated.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SampleInfo {
+    /// Its file, when it came from one.
+    pub file: String,
+    /// Number of showers.
+    pub n: usize,
+}
+
+/// Everything `evaluate` computes.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Evaluation {
+    /// Geometry name.
+    pub geometry: String,
+    /// The reference showers.
+    pub reference: SampleInfo,
+    /// The generated showers.
+    pub generated: SampleInfo,
+    /// Fréchet physics distance.
+    pub fpd: scores::Score,
+    /// Kernel physics distance.
+    pub kpd: scores::Score,
+    /// FPD settings.
+    pub fpd_options: scores::FpdOptions,
+    /// KPD settings.
+    pub kpd_options: scores::KpdOptions,
+    /// Per-feature histograms and separation powers: the features FPD and KPD use, then
+    /// the voxel-energy distribution and (data set 1) `E_tot / E_inc` per incident energy.
+    pub features: Vec<features::FeatureComparison>,
+}
+
+/// Separation powers, FPD and KPD of two summarised sets of showers.
+pub fn evaluate_summaries(
+    geometry: &Geometry,
+    reference: &ShowerSummary,
+    generated: &ShowerSummary,
+    fpd_options: &scores::FpdOptions,
+    kpd_options: &scores::KpdOptions,
+) -> Result<Evaluation> {
+    let (fr, fg) = (&reference.features, &generated.features);
+    let mut comparisons = features::compare(fr, fg);
+    let spec = features::voxel_energy_spec(geometry);
+    comparisons.push(features::FeatureComparison {
+        edges: features::bin_edges(&spec, &[]),
+        separation_power: features::separation_power(&reference.voxel_counts, &generated.voxel_counts),
+        reference: reference.voxel_counts.clone(),
+        generated: generated.voxel_counts.clone(),
+        spec,
+    });
+    comparisons.extend(features::compare_etot_per_energy(
+        geometry,
+        (fr, &reference.incident_energies),
+        (fg, &generated.incident_energies),
+    ));
+    let mr = scores::Matrix::new(fr.n, fr.dim(), fr.values.clone());
+    let mg = scores::Matrix::new(fg.n, fg.dim(), fg.values.clone());
+    let total = (fpd_options.num_points * fpd_options.num_batches) as u64;
+    let bar = progress_bar(total, "FPD");
+    let fpd = scores::fpd(&mr, &mg, fpd_options, &|k, _| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    let bar = progress_bar(kpd_options.num_batches as u64, "KPD");
+    let kpd = scores::kpd(&mr, &mg, kpd_options, &|k, _| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    Ok(Evaluation {
+        geometry: geometry.kind.name().to_string(),
+        reference: SampleInfo { file: String::new(), n: fr.n },
+        generated: SampleInfo { file: String::new(), n: fg.n },
+        fpd,
+        kpd,
+        fpd_options: *fpd_options,
+        kpd_options: *kpd_options,
+        features: comparisons,
+    })
+}
+
+/// Features, separation powers, FPD and KPD of two sets of showers in memory.
+pub fn evaluate(
+    geometry: &Geometry,
+    reference: &Showers,
+    generated: &Showers,
+    fpd_options: &scores::FpdOptions,
+    kpd_options: &scores::KpdOptions,
+) -> Result<Evaluation> {
+    evaluate_summaries(
+        geometry,
+        &ShowerSummary::of(geometry, reference),
+        &ShowerSummary::of(geometry, generated),
+        fpd_options,
+        kpd_options,
+    )
+}
+
+fn run_evaluate(a: EvaluateArgs) -> Result<()> {
+    let geometry = a.geometry.geometry();
+    let reference = ShowerSummary::of_file(&a.reference, &geometry)?;
+    let generated = ShowerSummary::of_file(&a.generated, &geometry)?;
+    let fpd_options = scores::FpdOptions {
+        min_samples: a.fpd_min_samples,
+        max_samples: a.fpd_max_samples,
+        num_batches: a.fpd_batches,
+        num_points: a.fpd_points,
+        seed: a.seed,
+    };
+    let kpd_options = scores::KpdOptions { num_batches: a.kpd_batches, batch_size: a.kpd_batch_size, seed: a.seed };
+    if fpd_options.min_samples < 2
+        || fpd_options.max_samples < 2
+        || fpd_options.num_batches == 0
+        || fpd_options.num_points < 2
+    {
+        bail!("FPD needs batch sizes of at least 2, at least one batch and two points");
+    }
+    if kpd_options.batch_size < 2 || kpd_options.num_batches == 0 {
+        bail!("KPD needs a batch size of at least 2 and at least one batch");
+    }
+    let mut ev = evaluate_summaries(&geometry, &reference, &generated, &fpd_options, &kpd_options)?;
+    ev.reference.file = a.reference.display().to_string();
+    ev.generated.file = a.generated.display().to_string();
+    if let Some(dir) = &a.report {
+        report::write_report(dir, &geometry, &reference, &generated, &ev)
+            .with_context(|| format!("{}: writing the report", dir.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&ev)?);
+    } else {
+        println!(
+            "{}: reference {} ({} showers), generated {} ({} showers)",
+            ev.geometry, ev.reference.file, ev.reference.n, ev.generated.file, ev.generated.n
+        );
+        println!(
+            "FPD = {:.6} +- {:.6}   KPD = {:.3e} +- {:.3e}",
+            ev.fpd.value, ev.fpd.error, ev.kpd.value, ev.kpd.error
+        );
+        println!("{:<20} {:>16}", "feature", "separation power");
+        for c in &ev.features {
+            println!("{:<20} {:>16.6}", c.spec.name, c.separation_power);
+        }
+        if let Some(dir) = &a.report {
+            println!("report: {}", dir.join("index.html").display());
+        }
+    }
+    Ok(())
+}
+
+/// What `info` reports about a file.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FileInfo {
+    /// The file.
+    pub file: String,
+    /// Layout of `incident_energies`.
+    pub incident_energies: hdf5::DatasetInfo,
+    /// Layout of `showers`.
+    pub showers: hdf5::DatasetInfo,
+    /// Number of showers.
+    pub n: usize,
+    /// Voxels per shower.
+    pub voxels: usize,
+    /// Smallest and largest incident energy (MeV).
+    pub incident_range: (f64, f64),
+    /// Distinct incident energies, when there are at most 32.
+    pub incident_values: Option<Vec<f64>>,
+    /// Smallest and largest summed shower energy (MeV).
+    pub shower_energy_range: (f64, f64),
+    /// Mean of E_tot / E_inc.
+    pub mean_etot_over_einc: f64,
+    /// Largest voxel energy (MeV).
+    pub max_voxel: f64,
+    /// Fraction of voxels that are zero.
+    pub sparsity: f64,
+    /// Geometry checked against, if any.
+    pub geometry: Option<String>,
+    /// Whether the voxel count matches that geometry.
+    pub geometry_matches: Option<bool>,
+}
+
+/// Reads `path` window by window and summarises it.
+pub fn file_info(path: &Path, geometry: Option<GeometryKind>) -> Result<FileInfo> {
+    let reader = hdf5::ShowerReader::open(path)?;
+    let n = reader.len();
+    let v = reader.n_voxels();
+    let mut inc = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut tot = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut ratio = 0.0;
+    let mut max_voxel = 0.0f64;
+    let mut zeros = 0usize;
+    let mut distinct: Option<Vec<f64>> = Some(Vec::new());
+    let bar = progress_bar(n as u64, "reading");
+    let window = 1000;
+    let mut start = 0;
+    while start < n {
+        let s = reader.read_rows(start, window)?;
+        for i in 0..s.len() {
+            let e = s.incident_energies[i];
+            inc = (inc.0.min(e), inc.1.max(e));
+            if let Some(d) = &mut distinct {
+                if !d.contains(&e) {
+                    d.push(e);
+                    if d.len() > 32 {
+                        distinct = None;
+                    }
+                }
+            }
+            let row = s.row(i);
+            let sum: f64 = row.iter().map(|&x| f64::from(x)).sum();
+            tot = (tot.0.min(sum), tot.1.max(sum));
+            ratio += sum / e;
+            for &x in row {
+                if x == 0.0 {
+                    zeros += 1;
+                }
+                max_voxel = max_voxel.max(f64::from(x));
+            }
+        }
+        start += s.len().max(1);
+        bar.set_position(start as u64);
+    }
+    bar.finish_and_clear();
+    if let Some(d) = &mut distinct {
+        d.sort_by(f64::total_cmp);
+    }
+    let kind = geometry.or_else(|| GeometryKind::from_voxel_count(v));
+    let matches = kind.map(|k| k.geometry().n_voxels() == v);
+    Ok(FileInfo {
+        file: path.display().to_string(),
+        incident_energies: reader.incident_info().clone(),
+        showers: reader.showers_info().clone(),
+        n,
+        voxels: v,
+        incident_range: inc,
+        incident_values: distinct,
+        shower_energy_range: tot,
+        mean_etot_over_einc: if n > 0 { ratio / n as f64 } else { f64::NAN },
+        max_voxel,
+        sparsity: if n * v > 0 { zeros as f64 / (n * v) as f64 } else { f64::NAN },
+        geometry: kind.map(|k| k.name().to_string()),
+        geometry_matches: matches,
+    })
+}
+
+fn run_info(a: InfoArgs) -> Result<()> {
+    let info = file_info(&a.file, a.geometry)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        println!("file               {}", info.file);
+        for d in [&info.incident_energies, &info.showers] {
+            println!("{:<18} shape {:?}, {}, chunks {:?}, filters {:?}", d.name, d.shape, d.dtype, d.chunks, d.filters);
+        }
+        println!("incident energy    {:.6e} .. {:.6e} MeV", info.incident_range.0, info.incident_range.1);
+        if let Some(vals) = &info.incident_values {
+            println!("                   {} distinct values", vals.len());
+        }
+        println!(
+            "shower energy      {:.6e} .. {:.6e} MeV, mean E_tot/E_inc {:.4}",
+            info.shower_energy_range.0, info.shower_energy_range.1, info.mean_etot_over_einc
+        );
+        println!("largest voxel      {:.6e} MeV", info.max_voxel);
+        println!("sparsity           {:.4} (fraction of zero voxels)", info.sparsity);
+        match (&info.geometry, info.geometry_matches) {
+            (Some(g), Some(true)) => println!("geometry           {g}: voxel count matches"),
+            (Some(g), _) => println!("geometry           {g}: voxel count does NOT match"),
+            _ => println!("geometry           none has {} voxels", info.voxels),
+        }
+    }
+    if info.geometry_matches == Some(false) || info.geometry.is_none() {
+        bail!(
+            "{}: dataset 'showers' has {} voxels per row; {}",
+            a.file.display(),
+            info.voxels,
+            match a.geometry {
+                Some(g) => format!("geometry {g} has {}", g.geometry().n_voxels()),
+                None => "no CaloChallenge geometry has that many".to_string(),
+            }
+        );
+    }
+    Ok(())
+}
