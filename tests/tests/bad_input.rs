@@ -7,7 +7,8 @@ fn err(json: &str) -> String {
     format!("{:#}", ModelFile::parse(json.as_bytes()).unwrap_err())
 }
 
-const GOOD: &str = r#"{"partition": [0, 0, 1, 1], "bias": [0.5, -0.5, 1.0, 0.0], "edges": [[0, 2, 1.0], [1, 3, -2.0]]}"#;
+const GOOD: &str =
+    r#"{"partition": [0, 0, 1, 1], "bias": [0.5, -0.5, 1.0, 0.0], "edges": [[0, 2, 1.0], [1, 3, -2.0]]}"#;
 
 #[test]
 fn good_model_parses() {
@@ -19,46 +20,22 @@ fn good_model_parses() {
 #[test]
 fn each_problem_has_its_own_message() {
     let cases = [
-        (
-            r#"{"partition": [0, 1], "bias": [0.5, "#,
-            "invalid JSON in `bias",
-        ),
-        (
-            r#"{"partition": [0, 1], "edges": []}"#,
-            "required field `bias` is missing",
-        ),
+        (r#"{"partition": [0, 1], "bias": [0.5, "#, "invalid JSON in `bias"),
+        (r#"{"partition": [0, 1], "edges": []}"#, "required field `bias` is missing"),
         (
             r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 7, 1.0]]}"#,
             "edges[0] names unit 7, but the model has 2 units",
         ),
-        (
-            r#"{"partition": [0, 0, 1], "bias": [0, 1, 1], "edges": [[0, 1, 1.0]]}"#,
-            "joins two units of partition 0",
-        ),
-        (
-            r#"{"partition": [0, 1], "bias": [0, NaN], "edges": []}"#,
-            "`bias[1]` is NaN or infinite",
-        ),
-        (
-            r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 1, Infinity]]}"#,
-            "`edges[0]` is NaN or infinite",
-        ),
-        (
-            r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 1, 1e400]]}"#,
-            "`edges[0]` is NaN or infinite",
-        ),
+        (r#"{"partition": [0, 0, 1], "bias": [0, 1, 1], "edges": [[0, 1, 1.0]]}"#, "joins two units of partition 0"),
+        (r#"{"partition": [0, 1], "bias": [0, NaN], "edges": []}"#, "`bias[1]` is NaN or infinite"),
+        (r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 1, Infinity]]}"#, "`edges[0]` is NaN or infinite"),
+        (r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 1, 1e400]]}"#, "`edges[0]` is NaN or infinite"),
         (
             r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 1, 1], [1, 0, 2]]}"#,
             "edge (0, 1) appears more than once",
         ),
-        (
-            r#"{"partition": [0, 1], "bias": [0], "edges": []}"#,
-            "`bias` has 1 entries but `partition` has 2",
-        ),
-        (
-            r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, -1, 1]]}"#,
-            "`edges[0]` has a negative unit index",
-        ),
+        (r#"{"partition": [0, 1], "bias": [0], "edges": []}"#, "`bias` has 1 entries but `partition` has 2"),
+        (r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, -1, 1]]}"#, "`edges[0]` has a negative unit index"),
     ];
     for (json, want) in cases {
         let got = err(json);
@@ -84,14 +61,8 @@ fn out_of_range_weights_saturate_or_are_refused() {
     let (_, report) = Built::<i8>::fixed(&m, QFormat::Q4_4, false).unwrap();
     assert_eq!(report.saturated.len(), 1);
     assert!(report.message(QFormat::Q4_4).unwrap().contains("edges[0]"));
-    let strict = format!(
-        "{:#}",
-        Built::<i8>::fixed(&m, QFormat::Q4_4, true).unwrap_err()
-    );
-    assert!(
-        strict.contains("edges[0] = 9.5 is outside the range of Q4.4"),
-        "{strict}"
-    );
+    let strict = format!("{:#}", Built::<i8>::fixed(&m, QFormat::Q4_4, true).unwrap_err());
+    assert!(strict.contains("edges[0] = 9.5 is outside the range of Q4.4"), "{strict}");
 }
 
 /// A model larger than a device's storage is refused by core with a capacity error.
@@ -99,15 +70,7 @@ fn out_of_range_weights_saturate_or_are_refused() {
 fn capacity_exceeded_is_an_error() {
     use calo4p_core::json::{parse_model, Edge, ModelBuffers};
     let (mut p, mut b, mut q, mut e) = ([0u8; 2], [0.0; 2], [0u32; 2], [Edge::default(); 1]);
-    let buf = ModelBuffers {
-        partition: &mut p,
-        bias: &mut b,
-        qubits: &mut q,
-        edges: &mut e,
-    };
+    let buf = ModelBuffers { partition: &mut p, bias: &mut b, qubits: &mut q, edges: &mut e };
     let got = parse_model(GOOD.as_bytes(), buf).unwrap_err().to_string();
-    assert_eq!(
-        got,
-        "capacity exceeded: `partition` has more than 2 entries"
-    );
+    assert_eq!(got, "capacity exceeded: `partition` has more than 2 entries");
 }
