@@ -36,6 +36,10 @@ pub trait Arithmetic {
     fn decide(&mut self, field: Self::Field, current: u8, u: u32) -> u8;
     /// Change the inverse temperature (annealing).
     fn set_beta(&mut self, beta: f64) -> Result<(), LutError>;
+    /// Updates whose field lay outside the field register and was clamped (fixed point).
+    fn saturations(&self) -> u64 {
+        0
+    }
 }
 
 /// A floating-point scalar usable by [`Float`].
@@ -185,11 +189,6 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
         Lut::required_len(spec, field.frac_bits(), beta, field.max_raw() as u64 + 1)
     }
 
-    /// How many updates saw a field outside the field format (and clamped it).
-    pub fn saturations(&self) -> u64 {
-        self.saturations
-    }
-
     /// The acceptance table.
     pub fn lut(&self) -> &Lut<'t> {
         &self.lut
@@ -235,5 +234,9 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
 
     fn set_beta(&mut self, beta: f64) -> Result<(), LutError> {
         self.lut.set_beta(beta)
+    }
+
+    fn saturations(&self) -> u64 {
+        self.saturations
     }
 }

@@ -194,7 +194,7 @@ fn fixed<W: RawWeight>(model: &ModelFile, config: &SampleConfig, s: FixedSetting
 fn with_rng<W, A>(built: &Built<W>, arith: A, model: &ModelFile, config: &SampleConfig) -> Result<SampleRun>
 where
     W: Copy + Default + calo4p_core::model::Weight,
-    A: Arithmetic<Weight = W> + Saturations,
+    A: Arithmetic<Weight = W>,
 {
     let c = config.chains;
     match config.rng {
@@ -208,22 +208,6 @@ where
             Xoshiro128PlusPlus::chain_streams(config.seed, 0, &mut rngs);
             drive(built, arith, model, config, &mut rngs)
         }
-    }
-}
-
-/// Arithmetic that may count field saturations.
-pub trait Saturations {
-    /// Saturations so far.
-    fn saturations(&self) -> u64 {
-        0
-    }
-}
-
-impl<T> Saturations for Float<T> {}
-
-impl<W: RawWeight> Saturations for Fixed<'_, W> {
-    fn saturations(&self) -> u64 {
-        Fixed::saturations(self)
     }
 }
 
@@ -252,7 +236,7 @@ pub fn drive<W, A, R>(
 ) -> Result<SampleRun>
 where
     W: Copy + Default + calo4p_core::model::Weight,
-    A: Arithmetic<Weight = W> + Saturations,
+    A: Arithmetic<Weight = W>,
     R: RngCore,
 {
     let m = built.model();
