@@ -34,6 +34,9 @@ pub trait Arithmetic {
     fn add_if(&self, field: Self::Field, w: Self::Weight, on: u8) -> Self::Field;
     /// The unit's new value (0 or 1) from its field, its current value and a uniform draw.
     fn decide(&mut self, field: Self::Field, current: u8, u: u32) -> u8;
+    /// The probability, over a uniform draw, that [`Arithmetic::decide`] returns 1: the
+    /// exact transition probability of this arithmetic (for stationary distributions).
+    fn p_one(&self, field: Self::Field, current: u8) -> f64;
     /// Change the inverse temperature (annealing).
     fn set_beta(&mut self, beta: f64) -> Result<(), LutError>;
     /// Updates whose field lay outside the field register and was clamped (fixed point).
@@ -152,6 +155,22 @@ impl<T: Real> Arithmetic for Float<T> {
         }
     }
 
+    fn p_one(&self, field: T, current: u8) -> f64 {
+        let x = (self.beta * field).to_f64();
+        match self.rule {
+            Rule::HeatBath => 1.0 / (1.0 + libm::exp(-x)),
+            Rule::Metropolis => {
+                let rise = if current == 0 { -x } else { x };
+                let accept = if rise <= 0.0 { 1.0 } else { libm::exp(-rise) };
+                if current == 0 {
+                    accept
+                } else {
+                    1.0 - accept
+                }
+            }
+        }
+    }
+
     fn set_beta(&mut self, beta: f64) -> Result<(), LutError> {
         *self = Self::new(beta, self.rule)?;
         Ok(())
@@ -193,6 +212,30 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
     pub fn lut(&self) -> &Lut<'t> {
         &self.lut
     }
+
+    /// The new value is 1 exactly when the r-bit draw is below this (0..=2^r).
+    #[inline(always)]
+    fn threshold(&self, h: i64, current: u8) -> u32 {
+        let one = 1u32 << self.lut.bits();
+        match self.lut.rule() {
+            Rule::HeatBath => self.lut.p_one(h),
+            // Metropolis from 0: accept the rise -h; from 1: stay unless the flip is accepted.
+            Rule::Metropolis if current == 0 => {
+                if h >= 0 {
+                    one
+                } else {
+                    self.lut.p_accept_rise(-h)
+                }
+            }
+            Rule::Metropolis => {
+                if h <= 0 {
+                    0
+                } else {
+                    one - self.lut.p_accept_rise(h)
+                }
+            }
+        }
+    }
 }
 
 impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
@@ -220,16 +263,19 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
         } else {
             field
         };
-        let h = W::acc_i64(field);
         let u = self.lut.uniform(u);
-        match self.lut.rule() {
-            Rule::HeatBath => (u < self.lut.p_one(h)) as u8,
-            Rule::Metropolis => {
-                let rise = if current == 0 { -h } else { h };
-                let accept = rise <= 0 || u < self.lut.p_accept_rise(rise);
-                current ^ accept as u8
-            }
-        }
+        (u < self.threshold(W::acc_i64(field), current)) as u8
+    }
+
+    fn p_one(&self, field: W::Acc, current: u8) -> f64 {
+        let field = if field > self.max {
+            self.max
+        } else if field < self.min {
+            self.min
+        } else {
+            field
+        };
+        libm::ldexp(self.threshold(W::acc_i64(field), current) as f64, -(self.lut.bits() as i32))
     }
 
     fn set_beta(&mut self, beta: f64) -> Result<(), LutError> {
@@ -238,5 +284,37 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
 
     fn saturations(&self) -> u64 {
         self.saturations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `p_one` is exactly the fraction of the 2^r draws for which `decide` returns 1.
+    #[test]
+    fn p_one_counts_the_accepting_draws() {
+        let mut table = [0u16; 1 << 12];
+        for rule in [Rule::HeatBath, Rule::Metropolis] {
+            let mut fixed =
+                Fixed::<i16>::new(QFormat::Q4_4, LutSpec { bits: 10, index_frac_bits: 4 }, rule, 0.7, &mut table)
+                    .unwrap();
+            for field in [-200i32, -37, -1, 0, 1, 5, 90, 127, 300] {
+                for current in [0u8, 1] {
+                    let ones = (0u32..1 << 10).filter(|&u| fixed.decide(field, current, u << 22) == 1).count();
+                    assert_eq!(ones as f64 / 1024.0, fixed.p_one(field, current), "{rule:?} {field} {current}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn float_p_one_is_the_conditional() {
+        let f = Float::<f64>::new(2.0, Rule::HeatBath).unwrap();
+        assert!((f.p_one(0.5, 0) - 1.0 / (1.0 + libm::exp(-1.0))).abs() < 1e-15);
+        let m = Float::<f64>::new(1.0, Rule::Metropolis).unwrap();
+        assert_eq!(m.p_one(0.5, 0), 1.0);
+        assert!((m.p_one(0.5, 1) - (1.0 - libm::exp(-0.5))).abs() < 1e-15);
+        assert!((m.p_one(-0.5, 0) - libm::exp(-0.5)).abs() < 1e-15);
     }
 }
