@@ -27,6 +27,8 @@ pub struct Exact {
     pub energy_mean: f64,
     /// Var(E).
     pub energy_variance: f64,
+    /// ⟨z_i z_j⟩ for every pair, row-major n x n (diagonal ⟨z_i⟩), when asked for.
+    pub second_moment: Option<Vec<f64>>,
 }
 
 impl Exact {
@@ -38,10 +40,27 @@ impl Exact {
             energy_mean: Some(self.energy_mean),
             energy_variance: Some(self.energy_variance),
             num_samples: None,
+            effective_samples: None,
             ln_z: Some(self.ln_z),
             source: Some("exact".into()),
         }
     }
+}
+
+/// E(z) of one state (one byte per unit), in the model's real units.
+pub fn energy(model: &ModelFile, z: &[u8]) -> f64 {
+    let mut e = 0.0;
+    for (&b, &zi) in model.bias.iter().zip(z) {
+        if zi != 0 {
+            e -= b;
+        }
+    }
+    for ed in &model.edges {
+        if z[ed.i] != 0 && z[ed.j] != 0 {
+            e -= ed.w;
+        }
+    }
+    e
 }
 
 fn softplus(x: f64) -> f64 {
@@ -65,6 +84,12 @@ pub fn enumerated_units(model: &ModelFile) -> Vec<usize> {
 
 /// Exact moments of `model` at inverse temperature `beta`.
 pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
+    exact_with(model, beta, false)
+}
+
+/// Exact moments, with the full n x n second-moment matrix when `pairwise` (n² work per
+/// enumerated state).
+pub fn exact_with(model: &ModelFile, beta: f64, pairwise: bool) -> Result<Exact> {
     let n = model.num_units();
     let rest = enumerated_units(model);
     if rest.len() > MAX_ENUMERATED {
@@ -106,6 +131,8 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
     let mut sum_zz = vec![0.0; model.edges.len()];
     let (mut sum_e, mut sum_e2) = (0.0, 0.0);
     let mut p_free = vec![0.0; free.len()];
+    let mut sum_pair = vec![0.0; if pairwise { n * n } else { 0 }];
+    let mut value = vec![0.0; n];
     let states = 1u64 << rest.len();
     for g in 0..states {
         if g > 0 {
@@ -135,7 +162,7 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
         if log_w > shift {
             let r = (shift - log_w).exp();
             total *= r;
-            sum_z.iter_mut().chain(sum_zz.iter_mut()).for_each(|s| *s *= r);
+            sum_z.iter_mut().chain(sum_zz.iter_mut()).chain(sum_pair.iter_mut()).for_each(|s| *s *= r);
             sum_e *= r;
             sum_e2 *= r;
             shift = log_w;
@@ -150,6 +177,23 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
         for (b, &j) in free.iter().enumerate() {
             sum_z[j] += w * p_free[b];
         }
+        if pairwise {
+            // Given the enumerated units, the largest partition's units are independent.
+            for (k, &i) in rest.iter().enumerate() {
+                value[i] = z[k] as f64;
+            }
+            for (b, &j) in free.iter().enumerate() {
+                value[j] = p_free[b];
+            }
+            for i in 0..n {
+                let wi = w * value[i];
+                if wi != 0.0 {
+                    for j in i + 1..n {
+                        sum_pair[i * n + j] += wi * value[j];
+                    }
+                }
+            }
+        }
         for (s, e) in sum_zz.iter_mut().zip(&model.edges) {
             let v = |u: usize| match pos[u] {
                 (true, k) => z[k] as f64,
@@ -159,7 +203,19 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
         }
     }
     let energy_mean = sum_e / total;
+    let second_moment = pairwise.then(|| {
+        let mut m = vec![0.0; n * n];
+        for i in 0..n {
+            m[i * n + i] = sum_z[i] / total;
+            for j in i + 1..n {
+                m[i * n + j] = sum_pair[i * n + j] / total;
+                m[j * n + i] = m[i * n + j];
+            }
+        }
+        m
+    });
     Ok(Exact {
+        second_moment,
         ln_z: shift + total.ln(),
         mean: sum_z.iter().map(|s| s / total).collect(),
         edge_second_moment: sum_zz.iter().map(|s| s / total).collect(),
@@ -198,5 +254,36 @@ mod tests {
         let e2: f64 = es.iter().zip(&weights).map(|(e, p)| e * e * p).sum::<f64>() / z;
         assert!((ex.energy_mean - em).abs() < 1e-13);
         assert!((ex.energy_variance - (e2 - em * em)).abs() < 1e-13);
+        let full = exact_with(&model, beta, true).unwrap().second_moment.unwrap();
+        assert!((full[1] - weights[3] / z).abs() < 1e-14 && full[1] == full[2]);
+        assert!((full[0] - ex.mean[0]).abs() < 1e-15);
+    }
+
+    /// The pairwise matrix agrees with the edge moments, and with brute force off the edges.
+    #[test]
+    fn pairwise_matches_brute_force() {
+        let model = crate::topology::random_model(1, 4, 2, 5, 1.0, crate::topology::Selection::First).unwrap();
+        let n = model.num_units();
+        let ex = exact_with(&model, 0.8, true).unwrap();
+        let full = ex.second_moment.as_ref().unwrap();
+        let mut brute = vec![0.0; n * n];
+        let mut zsum = 0.0;
+        for s in 0u32..1 << n {
+            let z: Vec<u8> = (0..n).map(|i| ((s >> i) & 1) as u8).collect();
+            let w = (-0.8 * energy(&model, &z)).exp();
+            zsum += w;
+            for i in 0..n {
+                for j in 0..n {
+                    brute[i * n + j] += w * (z[i] & z[j]) as f64;
+                }
+            }
+        }
+        for (a, b) in full.iter().zip(&brute) {
+            assert!((a - b / zsum).abs() < 1e-12);
+        }
+        assert!((ex.ln_z - zsum.ln()).abs() < 1e-12);
+        for (k, e) in model.edges.iter().enumerate() {
+            assert!((full[e.i * n + e.j] - ex.edge_second_moment[k]).abs() < 1e-14);
+        }
     }
 }

@@ -9,12 +9,14 @@
 //! | [`topology`] | Zephyr graphs and random Zephyr models |
 //! | [`npy`] | NumPy `.npy` arrays |
 //! | [`demo`] | the built-in demonstration |
+//! | [`qa`] | annealer samples: import (dimod SampleSet JSON, CSV, .npy), weighting, β_eff, Ising export |
 //! | [`data`] | calorimeter showers: CaloChallenge files, synthetic showers, scores |
 pub mod data;
 pub mod demo;
 pub mod exact;
 pub mod model_file;
 pub mod npy;
+pub mod qa;
 pub mod sample;
 pub mod statistics;
 pub mod topology;

@@ -63,6 +63,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Annealer samples: import, effective temperature, export to an Ising problem.
+    Qa(calo4p::qa::QaArgs),
     /// Calorimeter data: CaloChallenge files, synthetic showers, scores.
     Data(data::DataArgs),
 }
@@ -327,6 +329,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Qa(args) => calo4p::qa::run(args),
         Command::Data(args) => data::run(args),
     }
 }

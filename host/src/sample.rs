@@ -308,6 +308,7 @@ where
         energy_mean: Some(moments.energy().mean()),
         energy_variance: Some(moments.energy().variance()),
         num_samples: Some(moments.num_samples()),
+        effective_samples: None,
         ln_z: None,
         source: Some(format!("block Gibbs, {}, beta {}", config.engine, config.beta)),
     };

@@ -25,6 +25,10 @@ pub struct Statistics {
     /// Samples behind the estimates (total weight for weighted samples).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_samples: Option<u64>,
+    /// Effective sample size: samples divided by the integrated autocorrelation time
+    /// (equal to the count for independent samples such as annealer reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_samples: Option<f64>,
     /// ln Z (exact answers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ln_z: Option<f64>,

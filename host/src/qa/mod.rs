@@ -1,0 +1,339 @@
+//! Annealer samples: import, weighting, effective temperature, and the way back.
+//!
+//! An annealer returns distinct samples with a count of how often each occurred, at an
+//! unknown effective inverse temperature β_eff. This module brings such answers home:
+//!
+//! * [`sampleset`] reads dimod's `SampleSet.to_serializable()` JSON, [`csv`] reads CSV and
+//!   `.npy` rows; both map variable labels to model units ([`labels`]: through the model's
+//!   `qubits`, else unit indices) and produce one [`table::SampleTable`]: rows in the model's
+//!   unit order, a weight per row (`num_occurrences`), energies and other per-row vectors.
+//! * [`table::SampleTable::statistics`] gives the weighted moments in the statistics layout
+//!   of `calo4p sample` (so `validate` can compare them with anything else).
+//! * [`beta`] estimates β_eff by energy moment matching and by maximum pseudo-likelihood,
+//!   each with a bootstrap uncertainty.
+//! * [`ising`] writes the Ising problem an annealer takes, with β folded in.
+//!
+//! Every input is validated before anything is written; errors name the file and the field,
+//! row or column at fault, and outputs are written through a temporary file and a rename.
+
+pub mod beta;
+pub mod csv;
+pub mod ising;
+pub mod labels;
+pub mod sampleset;
+pub mod table;
+
+use crate::model_file::{write_atomic, ModelFile};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use labels::LabelMode;
+use sampleset::Imported;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `calo4p qa`: annealer samples.
+#[derive(Args, Debug)]
+pub struct QaArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: QaCommand,
+}
+
+/// The `qa` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum QaCommand {
+    /// Weighted statistics of annealer samples, in the layout `calo4p sample` writes.
+    Import(ImportArgs),
+    /// Estimate the effective inverse temperature of annealer samples.
+    Beta(BetaArgs),
+    /// Write the Ising problem (h, J by qubit) an annealer takes for a model at β.
+    #[command(after_help = concat!(
+        "Load the file into dimod with:\n\n    ",
+        "d = json.load(open(\"ising.json\"))\n    ",
+        "bqm = dimod.BinaryQuadraticModel.from_ising(dict(d[\"h\"]), {(a, b): j for a, b, j in d[\"J\"]}, d[\"offset\"])\n\n",
+        "With s = 2z - 1: J_ij = -beta W_ij / 4, h_i = -beta (b_i / 2 + sum_j W_ij / 4), and the offset makes the\n",
+        "Ising energy equal to beta E(z)."
+    ))]
+    ExportIsing(ExportArgs),
+}
+
+/// Sample file formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// From the file's extension: .json, .csv, .npy.
+    #[default]
+    Auto,
+    /// dimod `SampleSet.to_serializable()` JSON.
+    Dimod,
+    /// CSV with a header of variable labels.
+    Csv,
+    /// NumPy rows (columns are units in order).
+    Npy,
+}
+
+/// Where the samples are and how to read them.
+#[derive(Args, Debug, Clone)]
+pub struct Input {
+    /// Sample file: dimod SampleSet JSON, CSV or .npy.
+    pub samples: PathBuf,
+    /// Model file (the interchange JSON).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// How variable labels name units.
+    #[arg(long, value_enum, default_value_t)]
+    pub labels: LabelMode,
+    /// Weight per row for .npy samples (a 1-D .npy array).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Ignore `num_occurrences` and weights: every row counts once (this biases averages;
+    /// it is here to show by how much).
+    #[arg(long)]
+    pub unweighted: bool,
+    /// Hide progress indicators.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `qa import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    input: Input,
+    /// Write the statistics JSON here.
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// Print the statistics JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `qa beta`.
+#[derive(Args, Debug)]
+pub struct BetaArgs {
+    #[command(flatten)]
+    input: Input,
+    /// Which estimates.
+    #[arg(long, value_enum, default_value_t)]
+    method: beta::Method,
+    /// Bootstrap replicates for the uncertainties (0: none).
+    #[arg(long, default_value_t = 200)]
+    bootstrap: usize,
+    /// Seed of the bootstrap and of block Gibbs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Model side of moment matching.
+    #[arg(long, value_enum, default_value_t)]
+    model_side: beta::ModelSide,
+    /// Block Gibbs chains per evaluation of the model side.
+    #[arg(long, default_value_t = 64)]
+    chains: usize,
+    /// Block Gibbs sweeps per evaluation (doubled while the model side is noisier than the samples).
+    #[arg(long, default_value_t = 500)]
+    sweeps: usize,
+    /// Block Gibbs burn-in sweeps.
+    #[arg(long, default_value_t = 200)]
+    burn_in: usize,
+    /// Starting beta of both solvers.
+    #[arg(long, default_value_t = 1.0)]
+    start: f64,
+    /// Most rows pseudo-likelihood uses (a weighted subsample beyond).
+    #[arg(long, default_value_t = 20_000)]
+    max_rows: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON report here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// `qa export-ising`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Inverse temperature folded into h and J.
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
+    /// Output JSON file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Run a `qa` command.
+pub fn run(args: QaArgs) -> Result<()> {
+    match args.command {
+        QaCommand::Import(a) => import_cmd(a),
+        QaCommand::Beta(a) => beta_cmd(a),
+        QaCommand::ExportIsing(a) => export_cmd(a),
+    }
+}
+
+fn spinner(show: bool, what: String) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+    bar.set_message(what);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Read samples for `model` in the given format.
+pub fn read_samples(path: &Path, model: &ModelFile, input: &Input) -> Result<Imported> {
+    let format = match input.format {
+        Format::Auto => match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("json") => Format::Dimod,
+            Some("csv") => Format::Csv,
+            Some("npy") => Format::Npy,
+            _ => bail!("{}: cannot tell the format from the extension; use --format dimod|csv|npy", path.display()),
+        },
+        f => f,
+    };
+    if input.weights.is_some() && format != Format::Npy {
+        bail!("--weights is for .npy samples; {} carries its own counts", path.display());
+    }
+    let imported = match format {
+        Format::Dimod => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read sample set {}", path.display()))?;
+            sampleset::parse(&bytes, model, input.labels, &format!("sample set {}", path.display()))?
+        }
+        Format::Csv => csv::read_csv(path, model, input.labels)?,
+        Format::Npy => csv::read_npy(path, input.weights.as_deref(), model)?,
+        Format::Auto => unreachable!("resolved above"),
+    };
+    Ok(imported)
+}
+
+/// Load the model and the samples the way `input` says, weighted unless `--unweighted`.
+pub fn load(input: &Input, show: bool) -> Result<(ModelFile, Imported)> {
+    let model = ModelFile::load(&input.model)?;
+    let bar = spinner(show && !input.quiet, format!("reading {}", input.samples.display()));
+    let mut imported = read_samples(&input.samples, &model, input);
+    bar.finish_and_clear();
+    if let Ok(im) = &mut imported {
+        if input.unweighted {
+            im.table = im.table.unweighted();
+        }
+    }
+    Ok((model, imported?))
+}
+
+fn import_cmd(a: ImportArgs) -> Result<()> {
+    let (model, imported) = load(&a.input, !a.json)?;
+    let t = &imported.table;
+    let source = format!(
+        "qa import {} ({}, {} rows, {})",
+        a.input.samples.display(),
+        imported.vartype,
+        t.num_rows(),
+        if a.input.unweighted { "unweighted" } else { "weighted by num_occurrences" }
+    );
+    let bar = spinner(!a.json && !a.input.quiet, "weighted moments and energies".into());
+    let stats = t.statistics(&model, &source)?;
+    bar.finish_and_clear();
+    if let Some(path) = &a.stats {
+        stats.save(path)?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(());
+    }
+    println!("samples       {} ({} variables, {})", a.input.samples.display(), model.num_units(), imported.vartype);
+    println!("rows          {} distinct, total weight {}", t.num_rows(), t.total_weight());
+    println!("labels        {}", imported.mapping);
+    if a.input.unweighted {
+        println!("weighting     none (--unweighted)");
+    } else {
+        // What forgetting the counts would cost, in the largest change of a mean.
+        let plain = t.unweighted().unit_means();
+        let shift = plain.iter().zip(&stats.mean).map(|(u, w)| (u - w).abs()).fold(0.0, f64::max);
+        println!("weighting     num_occurrences (unweighted means would differ by up to {shift:.4})");
+    }
+    println!(
+        "<E>           {:.6} (variance {:.6})",
+        stats.energy_mean.unwrap_or(f64::NAN),
+        stats.energy_variance.unwrap_or(f64::NAN)
+    );
+    println!("\n{:>6} {:>4} {:>10}", "unit", "part", "<z>");
+    for (i, m) in stats.mean.iter().enumerate().take(40) {
+        println!("{:>6} {:>4} {:>10.6}", i, model.partition[i], m);
+    }
+    if stats.mean.len() > 40 {
+        println!("   ... {} more units (use --json or --stats for all)", stats.mean.len() - 40);
+    }
+    Ok(())
+}
+
+fn beta_cmd(a: BetaArgs) -> Result<()> {
+    let (model, imported) = load(&a.input, !a.json)?;
+    let config = beta::BetaConfig {
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        model_side: a.model_side,
+        chains: a.chains,
+        sweeps: a.sweeps,
+        burn_in: a.burn_in,
+        start: a.start,
+        max_rows: a.max_rows.max(1),
+        progress: !a.json && !a.input.quiet,
+        ..beta::BetaConfig::default()
+    };
+    let report = beta::estimate(&imported.table, &model, &config, a.method)
+        .with_context(|| format!("estimating beta_eff of {}", a.input.samples.display()))?;
+    let text = serde_json::to_string_pretty(&report)?;
+    if let Some(out) = &a.out {
+        write_atomic(out, text.as_bytes())?;
+    }
+    if a.json {
+        println!("{text}");
+        return Ok(());
+    }
+    println!(
+        "samples          {} ({} rows, total weight {})",
+        a.input.samples.display(),
+        report.rows,
+        report.total_weight
+    );
+    println!("<E> (beta = 1)   {:.6} +- {:.6}", report.sample_energy_mean, report.sample_energy_se);
+    let show = |name: &str, e: &Option<beta::Estimate>| {
+        if let Some(e) = e {
+            let err = e.std_error.map_or("(no bootstrap)".to_owned(), |s| format!("+- {s:.5}"));
+            println!(
+                "{name:<16} {:.5} {err}  [{}; {} iterations{}]",
+                e.beta,
+                e.method,
+                e.iterations,
+                if e.converged { "" } else { ", NOT converged" }
+            );
+        }
+    };
+    show("moment matching", &report.moment_matching);
+    show("pseudo-lik.", &report.pseudo_likelihood);
+    Ok(())
+}
+
+fn export_cmd(a: ExportArgs) -> Result<()> {
+    if !(a.beta.is_finite() && a.beta > 0.0) {
+        bail!("--beta {} is not a finite positive number", a.beta);
+    }
+    let model = ModelFile::load(&a.model)?;
+    let problem = ising::ising(&model, a.beta);
+    let text = serde_json::to_string_pretty(&problem)?;
+    write_atomic(&a.out, text.as_bytes())?;
+    println!(
+        "wrote {} ({} variables, {} couplers, beta {}); load it with\n\n{}",
+        a.out.display(),
+        problem.h.len(),
+        problem.j.len(),
+        a.beta,
+        ising::PYTHON
+    );
+    Ok(())
+}
