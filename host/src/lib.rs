@@ -11,6 +11,7 @@
 //! | [`demo`] | the built-in demonstration |
 //! | [`qa`] | annealer samples: import (dimod SampleSet JSON, CSV, .npy), weighting, β_eff, Ising export |
 //! | [`data`] | calorimeter showers: CaloChallenge files, synthetic showers, scores |
+//! | [`validation`] | validation and diagnostics: comparisons, precision, autocorrelation, spectra |
 pub mod data;
 pub mod demo;
 pub mod exact;
@@ -20,3 +21,4 @@ pub mod qa;
 pub mod sample;
 pub mod statistics;
 pub mod topology;
+pub mod validation;

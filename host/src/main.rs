@@ -65,6 +65,14 @@ enum Command {
     },
     /// Annealer samples: import, effective temperature, export to an Ising problem.
     Qa(calo4p::qa::QaArgs),
+    /// Compare samples or statistics with exact answers or another sampler.
+    Validate(calo4p::validation::ValidateArgs),
+    /// Where a fixed-point sampler's bias comes from: weight format vs table resolution.
+    Precision(calo4p::validation::PrecisionArgs),
+    /// Autocorrelation of the magnetisation over Monte Carlo sweeps.
+    Acf(calo4p::validation::acf::AcfArgs),
+    /// Singular values of the inter-partition weight blocks.
+    Svd(calo4p::validation::svd::SvdArgs),
     /// Calorimeter data: CaloChallenge files, synthetic showers, scores.
     Data(data::DataArgs),
 }
@@ -330,6 +338,10 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Qa(args) => calo4p::qa::run(args),
+        Command::Validate(args) => calo4p::validation::run_validate(args),
+        Command::Precision(args) => calo4p::validation::run_precision(args),
+        Command::Acf(args) => calo4p::validation::acf::run_acf(args),
+        Command::Svd(args) => calo4p::validation::svd::run_svd(args),
         Command::Data(args) => data::run(args),
     }
 }

@@ -226,6 +226,18 @@ pub fn progress_bar(len: u64, show: bool, what: &str) -> ProgressBar {
     bar
 }
 
+/// Longest magnetisation record (chains x sweeps) kept for the effective sample size.
+const MAX_ESS_SERIES: usize = 1 << 24;
+
+/// Samples / τ_int of the magnetisation over the chain ensemble (Sokal's window), the
+/// effective sample size `validate` uses for statistics files. `None` when the window does
+/// not close within a quarter of the run, or the magnetisation never varies.
+fn effective_samples(series: &[f64], chains: usize, sweeps: usize) -> Option<f64> {
+    let max_lag = (sweeps / 4).clamp(1, 200);
+    let acf = crate::validation::acf::ensemble_summary(series, chains, max_lag, 5.0).ok()?;
+    (acf.window < max_lag && acf.tau_int.is_finite()).then(|| (chains * sweeps) as f64 / acf.tau_int.max(1.0))
+}
+
 /// The generic driver: sweeps, recording, statistics in file order.
 pub fn drive<W, A, R>(
     built: &Built<W>,
@@ -279,6 +291,9 @@ where
     let bar = progress_bar(total as u64, config.progress, &format!("sampling {c} chains"));
     let mut samples = Vec::new();
     let mut mags = Vec::new();
+    // Magnetisation after burn-in, for the effective sample size (bounded memory).
+    let track_ess = c >= 2 && config.sweeps >= 8 && c * config.sweeps <= MAX_ESS_SERIES;
+    let mut recorded = Vec::new();
     let mut row = vec![0u8; n];
     for t in 0..total {
         sampler.sweep(&mut arith, &mut chains, rngs, &mut fields).context("sweep")?;
@@ -287,6 +302,9 @@ where
         }
         if t >= config.burn_in {
             moments.record(&m, &chains);
+            if track_ess {
+                recorded.extend((0..c).map(|k| magnetisation(&chains, k)));
+            }
             if config.keep_samples {
                 for k in 0..c {
                     chains.row(k, &mut row);
@@ -308,7 +326,7 @@ where
         energy_mean: Some(moments.energy().mean()),
         energy_variance: Some(moments.energy().variance()),
         num_samples: Some(moments.num_samples()),
-        effective_samples: None,
+        effective_samples: if track_ess { effective_samples(&recorded, c, config.sweeps) } else { None },
         ln_z: None,
         source: Some(format!("block Gibbs, {}, beta {}", config.engine, config.beta)),
     };

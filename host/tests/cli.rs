@@ -140,9 +140,80 @@ fn every_command_has_help() {
         &["model", "random", "--help"],
         &["model", "quantise", "--help"],
         &["demo", "--help"],
+        &["validate", "--help"],
+        &["precision", "--help"],
+        &["acf", "--help"],
+        &["svd", "--help"],
+        &["qa", "import", "--help"],
+        &["qa", "beta", "--help"],
+        &["qa", "export-ising", "--help"],
+        &["data", "synth", "--help"],
+        &["data", "evaluate", "--help"],
+        &["data", "info", "--help"],
     ] {
         let out = calo4p(cmd);
         assert!(out.status.success(), "{cmd:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{cmd:?}");
     }
+}
+
+#[test]
+fn validate_exit_status_follows_the_tolerance() {
+    let dir = scratch("validate");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    let stats = dir.join("s.json");
+    let npy = dir.join("s.npy");
+    let run = calo4p(&[
+        "sample",
+        "--model",
+        m,
+        "--engine",
+        "fixed",
+        "--chains",
+        "100",
+        "--sweeps",
+        "200",
+        "--burn-in",
+        "20",
+        "--seed",
+        "5",
+        "--quiet",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // The statistics file carries an effective sample size from the magnetisation's τ_int.
+    let s = json(&std::fs::read(&stats).unwrap());
+    let ess = s["effective_samples"].as_f64().expect("effective_samples");
+    assert!(ess > 0.0 && ess <= 20_000.0, "{ess}");
+    let s = stats.to_str().unwrap();
+    let ok = calo4p(&["validate", "--model", m, "--samples", s, "--tolerance", "0.05", "--max-z", "6"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let fail = calo4p(&["validate", "--model", m, "--samples", s, "--tolerance", "1e-5"]);
+    assert!(!fail.status.success());
+    assert!(stderr(&fail).contains("validation failed"), "{}", stderr(&fail));
+    let nan = calo4p(&["validate", "--model", m, "--samples", s, "--tolerance", "abc"]);
+    assert!(!nan.status.success() && stderr(&nan).contains("--tolerance"), "{}", stderr(&nan));
+    let report = dir.join("report");
+    let samples = calo4p(&[
+        "validate",
+        "--model",
+        m,
+        "--samples",
+        npy.to_str().unwrap(),
+        "--chains",
+        "100",
+        "--report",
+        report.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(samples.status.success(), "{}", stderr(&samples));
+    let c = json(&samples.stdout);
+    assert!(c["frobenius"]["all"].as_f64().unwrap() > 0.0 && c["z_max"].as_f64().unwrap() < 6.0);
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Frobenius"));
+    std::fs::remove_dir_all(dir).unwrap();
 }

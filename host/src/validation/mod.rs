@@ -1,0 +1,249 @@
+//! Validation and diagnostics: how far a sampler is from the distribution it should draw,
+//! where the gap comes from, and whether chains mix.
+//!
+//! | module | command | what it measures |
+//! |---|---|---|
+//! | [`compare`] | `validate` | biases, z-scores with effective sample sizes, correlation-matrix Frobenius distances, TV and KL |
+//! | [`stationary`] | `precision` | the exact stationary distribution of a chain in any arithmetic |
+//! | [`precision`] | `precision` | weight-quantisation bias, the sampler's own bias, statistical error |
+//! | [`acf`] | `acf` | magnetisation autocorrelation and integrated autocorrelation time |
+//! | [`svd`] | `svd` | singular values of the inter-partition weight blocks |
+//! | [`report`] | all | SVG plots and the self-contained HTML page |
+pub mod acf;
+pub mod compare;
+pub mod precision;
+pub mod report;
+pub mod stationary;
+pub mod svd;
+
+use crate::model_file::ModelFile;
+use anyhow::{bail, Context, Result};
+use calo4p_core::QFormat;
+use clap::Args;
+use compare::{compare, load_side, Comparison};
+use report::{line_plot, print_table, Report, Scale, Series};
+use std::path::PathBuf;
+
+/// `calo4p validate`: compare samples or statistics with a reference.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// What is checked: a statistics JSON file (any engine, or `qa import`) or a `.npy` sample file.
+    #[arg(long)]
+    pub samples: String,
+    /// The reference: `exact`, or another statistics or sample file.
+    #[arg(long, default_value = "exact")]
+    pub reference: String,
+    /// Chains interleaved in sample files (rows sweep by sweep, as `calo4p sample --out` writes).
+    #[arg(long, default_value_t = 1)]
+    pub chains: usize,
+    /// Inverse temperature of the exact reference.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    /// Fail (exit status 1) when a unit mean or edge moment differs by more than this.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Fail when any |z| exceeds this.
+    #[arg(long)]
+    pub max_z: Option<f64>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the plots (SVG) into this directory.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
+    /// Write an HTML report (tables and plots) into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+fn opt(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+fn comparison_rows(c: &Comparison) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        vec![
+            "effective samples (A, B)".into(),
+            format!("{}, {}", opt(c.effective_samples.0, 0), opt(c.effective_samples.1, 0)),
+        ],
+        vec!["unit means: max |bias|".into(), format!("{:.3e}", c.mean_bias_max)],
+        vec!["unit means: RMS bias".into(), format!("{:.3e}", c.mean_bias_rms)],
+        vec!["edge moments: max |bias|".into(), format!("{:.3e}", c.edge_bias_max)],
+        vec!["edge moments: RMS bias".into(), format!("{:.3e}", c.edge_bias_rms)],
+        vec!["max |z|".into(), opt(c.z_max, 2)],
+        vec!["fraction |z| > 3".into(), opt(c.z_over_3, 4)],
+        vec!["total variation".into(), opt(c.total_variation, 4)],
+        vec!["  floor: exact sampler, same N".into(), opt(c.total_variation_floor, 4)],
+        vec!["KL(empirical || exact)".into(), opt(c.kl_divergence, 4)],
+    ];
+    if let Some(f) = &c.frobenius {
+        rows.push(vec!["Frobenius ||C_A - C_B||, all units".into(), format!("{:.4}", f.all)]);
+        for (p, v) in f.per_partition.iter().enumerate() {
+            rows.push(vec![format!("  partition {p}"), format!("{v:.4}")]);
+        }
+        for (p, q, v) in &f.per_pair {
+            rows.push(vec![format!("  partitions {p}-{q}"), format!("{v:.4}")]);
+        }
+        if !f.frozen_units.is_empty() {
+            rows.push(vec!["  units left out (never varied)".into(), format!("{:?}", f.frozen_units)]);
+        }
+    }
+    rows
+}
+
+/// Run `calo4p validate`; returns an error (non-zero exit) when a tolerance is exceeded.
+pub fn run_validate(args: ValidateArgs) -> Result<()> {
+    let model = ModelFile::load(&args.model)?;
+    for (name, v) in [("--tolerance", args.tolerance), ("--max-z", args.max_z)] {
+        if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+            bail!("{name} must be a finite non-negative number");
+        }
+    }
+    let a = load_side(&model, &args.samples, args.chains, args.beta).context("--samples")?;
+    let b = load_side(&model, &args.reference, args.chains, args.beta).context("--reference")?;
+    let c = compare(&model, &a, &b, args.beta);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        println!("A: {}\nB: {}\n", c.a, c.b);
+        print_table(&["statistic", "value"], &comparison_rows(&c));
+        for note in &c.notes {
+            println!("note: {note}");
+        }
+    }
+    if args.plots.is_some() || args.report.is_some() {
+        let mut report = Report::new(&format!("calo4p validate: {} vs {}", c.a, c.b));
+        report.table(&["statistic", "value"], comparison_rows(&c));
+        for note in &c.notes {
+            report.text(&format!("Note: {note}"));
+        }
+        let bias: Vec<(f64, f64)> = c.mean_bias.iter().enumerate().map(|(i, &d)| (i as f64, d)).collect();
+        let se: Vec<(f64, f64)> = match (&a.se, &b.se) {
+            (Some(x), Some(y)) => {
+                (0..model.num_units()).map(|i| (i as f64, 2.0 * (x[i] * x[i] + y[i] * y[i]).sqrt())).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut series = vec![Series { name: "mean bias A - B", points: bias }];
+        if !se.is_empty() {
+            series.push(Series { name: "+2 standard errors", points: se.clone() });
+            series.push(Series { name: "-2 standard errors", points: se.iter().map(|&(x, y)| (x, -y)).collect() });
+        }
+        report.svg("mean_bias.svg", line_plot("unit mean bias", "unit", "<z_i>_A - <z_i>_B", &series, Scale::Linear)?);
+        if let Some(z) = &c.z {
+            let pts: Vec<(f64, f64)> = z.iter().enumerate().map(|(k, &v)| (k as f64, v)).collect();
+            report.svg(
+                "z_scores.svg",
+                line_plot(
+                    "z-scores (means, then edges)",
+                    "statistic",
+                    "z",
+                    &[Series { name: "z", points: pts }],
+                    Scale::Linear,
+                )?,
+            );
+        }
+        if let Some(dir) = &args.plots {
+            for p in report.write_plots(dir)? {
+                eprintln!("wrote {}", p.display());
+            }
+        }
+        if let Some(dir) = &args.report {
+            eprintln!("report: {}", report.write(dir)?.display());
+        }
+    }
+    let worst = c.mean_bias_max.max(c.edge_bias_max);
+    if let Some(t) = args.tolerance.filter(|&t| worst > t) {
+        bail!("validation failed: a moment differs by {worst:.3e}, more than --tolerance {t:e}");
+    }
+    if let (Some(limit), Some(z)) = (args.max_z, c.z_max) {
+        if z > limit {
+            bail!("validation failed: |z| reaches {z:.2}, more than --max-z {limit}");
+        }
+    }
+    if args.max_z.is_some() && c.z_max.is_none() {
+        bail!("--max-z: z-scores cannot be computed here ({})", c.notes.join("; "));
+    }
+    Ok(())
+}
+
+/// `calo4p precision`: where the fixed-point sampler's bias comes from.
+#[derive(Args, Debug)]
+pub struct PrecisionArgs {
+    /// Model file (small: exact answers are needed; up to 24 units for the exact (b)).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Weight formats to try.
+    #[arg(long, value_delimiter = ',', default_value = "Q4.4,Q8.8,Q4.12")]
+    pub formats: Vec<QFormat>,
+    /// Table resolutions r to try.
+    #[arg(long, value_delimiter = ',', default_value = "8,12,16")]
+    pub lut_bits: Vec<u32>,
+    /// Inverse temperature.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    /// Report the smallest setting whose moment bias (a)+(b) stays within this.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Samples for the statistical error (c), and for (b) on models too large to enumerate.
+    #[arg(long, default_value_t = 100_000)]
+    pub samples: usize,
+    /// Seed for sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the plot (SVG) here.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Write an HTML report into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Run `calo4p precision`.
+pub fn run_precision(args: PrecisionArgs) -> Result<()> {
+    let model = ModelFile::load(&args.model)?;
+    if args.tolerance.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+        bail!("--tolerance must be a finite positive number");
+    }
+    let cfg = precision::PrecisionConfig {
+        formats: args.formats.clone(),
+        lut_bits: args.lut_bits.clone(),
+        beta: args.beta,
+        samples: args.samples,
+        seed: args.seed,
+        progress: !args.quiet && !args.json,
+    };
+    precision::check(&cfg)?;
+    let settings =
+        precision::decompose(&model, &cfg).with_context(|| format!("model file {}", args.model.display()))?;
+    let mut report = Report::new(&format!("calo4p precision: {}", args.model.display()));
+    let (verdict, svg) = precision::build_report(&settings, &args.formats, args.tolerance, args.samples, &mut report)?;
+    if args.json {
+        let smallest = args.tolerance.and_then(|t| precision::smallest_meeting(&settings, &args.formats, t));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "settings": settings, "smallest": smallest }))?
+        );
+    } else {
+        print_table(&precision::HEADER, &precision::rows(&settings));
+        if let Some(v) = verdict {
+            println!("\n{v}");
+        }
+    }
+    if let Some(path) = &args.plot {
+        crate::model_file::write_atomic(path, svg.as_bytes())?;
+    }
+    if let Some(dir) = &args.report {
+        eprintln!("report: {}", report.write(dir)?.display());
+    }
+    Ok(())
+}
