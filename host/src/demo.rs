@@ -3,11 +3,11 @@
 //! decomposed into weight quantisation and table resolution on a 16-unit model.
 
 use crate::exact::exact;
+use crate::report::print_table;
 use crate::sample::{run, Engine, FixedSettings, SampleConfig};
 use crate::statistics::Statistics;
 use crate::topology::{random_model, Selection};
 use crate::validation::precision::{decompose, rows, smallest_meeting, PrecisionConfig, HEADER};
-use crate::validation::report::print_table;
 use anyhow::Result;
 use calo4p_core::QFormat;
 use std::time::Instant;

@@ -12,12 +12,16 @@
 //! | [`qa`] | annealer samples: import (dimod SampleSet JSON, CSV, .npy), weighting, β_eff, Ising export |
 //! | [`data`] | calorimeter showers: CaloChallenge files, synthetic showers, scores |
 //! | [`validation`] | validation and diagnostics: comparisons, precision, autocorrelation, spectra |
+//! | [`report`] | tables, SVG plots and self-contained HTML pages |
+//! | [`atomic`] | files written under a temporary name and renamed: never half written |
+pub mod atomic;
 pub mod data;
 pub mod demo;
 pub mod exact;
 pub mod model_file;
 pub mod npy;
 pub mod qa;
+pub mod report;
 pub mod sample;
 pub mod statistics;
 pub mod topology;

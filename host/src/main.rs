@@ -288,7 +288,7 @@ fn main() -> Result<()> {
         Command::Zephyr { m, t, out } => {
             let text = serde_json::to_string(&topology::zephyr_json(m, t)?)?;
             match out {
-                Some(path) => calo4p::model_file::write_atomic(&path, text.as_bytes()),
+                Some(path) => calo4p::atomic::write(&path, text.as_bytes()),
                 None => {
                     println!("{text}");
                     Ok(())
@@ -313,7 +313,7 @@ fn main() -> Result<()> {
             if let Some(msg) = report.message(format) {
                 eprintln!("warning: {msg}; use --strict to refuse");
             }
-            calo4p::model_file::write_atomic(&out, &bytes)?;
+            calo4p::atomic::write(&out, &bytes)?;
             println!("wrote {} ({} bytes, {format})", out.display(), bytes.len());
             Ok(())
         }

@@ -11,7 +11,7 @@ use calo4p_core::model::{Block, Sparse, SparseStorage};
 use calo4p_core::qformat::RawWeight;
 use calo4p_core::{Model, QFormat};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A Boltzmann machine as the interchange file holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,7 +119,7 @@ impl ModelFile {
 
     /// Write to `path` through a temporary file, so no half-written model is left behind.
     pub fn save(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_json().as_bytes())
+        crate::atomic::write(path, self.to_json().as_bytes())
     }
 
     /// The model with biases and weights quantised to `format` (as real numbers), for exact
@@ -142,20 +142,6 @@ impl ModelFile {
             .collect::<Result<_>>()?;
         Ok((ModelFile { bias, edges, ..self.clone() }, report))
     }
-}
-
-/// Write bytes to `path` via a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
-}
-
-/// A temporary name beside `path`.
-pub fn temp_sibling(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
 }
 
 /// A parameter of the model.

@@ -4,7 +4,6 @@
 //! C order, 1-D or 2-D, as f64 values with their shape. Errors name the file and what is
 //! wrong with it.
 
-use crate::model_file::write_atomic;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -21,7 +20,7 @@ pub fn write_u8(path: &Path, data: &[u8], rows: usize, cols: usize) -> Result<()
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     bytes.extend_from_slice(data);
-    write_atomic(path, &bytes)
+    crate::atomic::write(path, &bytes)
 }
 
 /// A numeric array read from a `.npy` file.

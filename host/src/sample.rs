@@ -4,6 +4,7 @@
 //! from a [`SampleConfig`]. Samples are recorded after every sweep past the burn-in.
 
 use crate::model_file::{Built, ModelFile, Quantisation};
+use crate::report::progress_bar;
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
 use calo4p_core::arithmetic::{Arithmetic, Fixed, Float, Rule};
@@ -12,7 +13,6 @@ use calo4p_core::qformat::RawWeight;
 use calo4p_core::rng::{self, Pcg32, Xoshiro128PlusPlus};
 use calo4p_core::stats::{magnetisation, Moments};
 use calo4p_core::{LutSpec, QFormat};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand_core::RngCore;
 
 /// The arithmetic of a run.
@@ -211,21 +211,6 @@ where
     }
 }
 
-/// A progress bar over `len` sweeps (hidden when `show` is false).
-pub fn progress_bar(len: u64, show: bool, what: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} sweeps, {per_sec}, eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_owned());
-    bar
-}
-
 /// Longest magnetisation record (chains x sweeps) kept for the effective sample size.
 const MAX_ESS_SERIES: usize = 1 << 24;
 
@@ -288,7 +273,7 @@ where
     let mut edge_ones = vec![0u64; m.num_slots()];
     let mut moments = Moments::new(&mut unit_ones, &mut edge_ones);
     let total = config.burn_in + config.sweeps;
-    let bar = progress_bar(total as u64, config.progress, &format!("sampling {c} chains"));
+    let bar = progress_bar(total as u64, config.progress, &format!("sampling {c} chains"), "sweeps");
     let mut samples = Vec::new();
     let mut mags = Vec::new();
     // Magnetisation after burn-in, for the effective sample size (bounded memory).

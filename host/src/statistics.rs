@@ -4,7 +4,7 @@
 //! "num_samples": n, ...}`, edges in the model file's order. The exact reference files of
 //! `shared/reference/models/*.exact.json` have the same layout (with `ln_z`).
 
-use crate::model_file::{write_atomic, ModelFile};
+use crate::model_file::ModelFile;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -54,7 +54,7 @@ impl Statistics {
     /// Write through a temporary file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("statistics serialise");
-        write_atomic(path, text.as_bytes())
+        crate::atomic::write(path, text.as_bytes())
     }
 
     /// Check that these statistics belong to `model`: unit count and edge order.

@@ -174,7 +174,7 @@ fn failed_writes_leave_no_file_behind() {
     // A write that fails midway (the emitter errors) removes its temporary file and
     // leaves an existing target untouched.
     fs::write(&target, b"old").unwrap();
-    let r = hdf5::write_atomically(&target, |_| anyhow::bail!("disk full"));
+    let r = calo4p::atomic::write_with(&target, |_| anyhow::bail!("disk full"));
     assert!(r.is_err());
     assert_eq!(fs::read(&target).unwrap(), b"old");
     assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);

@@ -13,7 +13,6 @@
 //!
 //! Every error names the file and, where it applies, the dataset and row.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -271,35 +270,13 @@ pub fn write(path: &Path, showers: &Showers, options: &WriteOptions) -> Result<(
         .with_chunks(&[chunk, v.max(1)])
         .with_shuffle()
         .with_deflate(options.deflate_level);
-    write_atomically(path, |file| builder.finish_to(std::io::BufWriter::new(file)).map_err(|e| anyhow!("{e}")))
-}
-
-/// Runs `emit` on a temporary file beside `path` and renames it to `path` on success;
-/// on failure the temporary file is removed and `path` is left as it was.
-pub fn write_atomically(path: &Path, emit: impl FnOnce(&fs::File) -> Result<()>) -> Result<()> {
-    let tmp = temporary_name(path);
-    let result = (|| {
-        let file = fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-        emit(&file)?;
-        file.sync_all().with_context(|| format!("{}: cannot flush", tmp.display()))?;
-        drop(file);
-        fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("{}: write failed", path.display()))
-}
-
-/// `dir/.name.tmp-PID`, beside the target so the rename stays on one file system.
-fn temporary_name(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".to_string());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    crate::atomic::write_with(path, |file| builder.finish_to(std::io::BufWriter::new(file)).map_err(|e| anyhow!("{e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("calo4p-hdf5-{}", std::process::id()));

@@ -25,8 +25,8 @@ pub mod synth;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::report::progress_bar;
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 pub use geometry::{Geometry, GeometryKind};
 pub use showers::Showers;
@@ -141,23 +141,12 @@ pub fn run(args: DataArgs) -> Result<()> {
     }
 }
 
-fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
-
 fn run_synth(a: SynthArgs) -> Result<()> {
     let geometry = a.geometry.geometry();
     let n = a.n as usize;
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let start = Instant::now();
-    let bar = progress_bar(a.n, "generating");
+    let bar = progress_bar(a.n, true, "generating", "showers");
     let showers = synth::generate_parallel(&geometry, n, a.seed, threads, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();
     let generated = start.elapsed().as_secs_f64();
@@ -213,7 +202,7 @@ pub fn open_for_geometry(path: &Path, geometry: &Geometry) -> Result<hdf5::Showe
 /// Reads a whole file after checking its voxel count against `geometry`.
 pub fn read_for_geometry(path: &Path, geometry: &Geometry) -> Result<Showers> {
     let reader = open_for_geometry(path, geometry)?;
-    let bar = progress_bar(reader.len() as u64, &file_name(path));
+    let bar = progress_bar(reader.len() as u64, true, &file_name(path), "showers");
     let showers = reader.read_all_with(|done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     Ok(showers)
@@ -281,7 +270,7 @@ impl ShowerSummary {
     /// The summary of a file, read a window at a time (the showers are never all held).
     pub fn of_file(path: &Path, geometry: &Geometry) -> Result<ShowerSummary> {
         let reader = open_for_geometry(path, geometry)?;
-        let bar = progress_bar(reader.len() as u64, &file_name(path));
+        let bar = progress_bar(reader.len() as u64, true, &file_name(path), "showers");
         let mut s = ShowerSummary::new(geometry);
         let window = (1 << 24) / geometry.n_voxels().max(1);
         let mut start = 0;
@@ -358,10 +347,10 @@ pub fn evaluate_summaries(
     let mr = scores::Matrix::new(fr.n, fr.dim(), fr.values.clone());
     let mg = scores::Matrix::new(fg.n, fg.dim(), fg.values.clone());
     let total = (fpd_options.num_points * fpd_options.num_batches) as u64;
-    let bar = progress_bar(total, "FPD");
+    let bar = progress_bar(total, true, "FPD", "batches");
     let fpd = scores::fpd(&mr, &mg, fpd_options, &|k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
-    let bar = progress_bar(kpd_options.num_batches as u64, "KPD");
+    let bar = progress_bar(kpd_options.num_batches as u64, true, "KPD", "batches");
     let kpd = scores::kpd(&mr, &mg, kpd_options, &|k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
     Ok(Evaluation {
@@ -486,7 +475,7 @@ pub fn file_info(path: &Path, geometry: Option<GeometryKind>) -> Result<FileInfo
     let mut max_voxel = 0.0f64;
     let mut zeros = 0usize;
     let mut distinct: Option<Vec<f64>> = Some(Vec::new());
-    let bar = progress_bar(n as u64, "reading");
+    let bar = progress_bar(n as u64, true, "reading", "showers");
     let window = 1000;
     let mut start = 0;
     while start < n {

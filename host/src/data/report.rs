@@ -5,8 +5,6 @@
 //! Each file is written under a temporary name and renamed, and `index.html` comes
 //! last, so a report directory with an index is complete.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
@@ -14,15 +12,11 @@ use plotters::prelude::*;
 
 use super::features::{Binning, FeatureComparison, FeatureKind};
 use super::geometry::{Geometry, Layer};
-use super::hdf5::write_atomically;
 use super::{Evaluation, ShowerSummary};
+use crate::report::Report;
 
 const REFERENCE_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const GENERATED_COLOUR: RGBColor = RGBColor(214, 39, 40);
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    write_atomically(path, |mut f| f.write_all(text.as_bytes()).with_context(|| format!("{}: write", path.display())))
-}
 
 /// Writes the whole report into `dir` (created if missing).
 pub fn write_report(
@@ -32,81 +26,43 @@ pub fn write_report(
     generated: &ShowerSummary,
     ev: &Evaluation,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let mut feature_files = Vec::new();
-    for c in &ev.features {
-        let name = format!("hist_{}.svg", c.spec.name);
-        write_text(&dir.join(&name), &histogram_svg(c)?)?;
-        feature_files.push((name, c));
-    }
-    let (mean_ref, mean_gen) = (&reference.mean_shower, &generated.mean_shower);
-    let mut layer_files = Vec::new();
-    for layer in geometry.relevant_layers() {
-        let name = format!("average_layer_{}.svg", layer.id);
-        let svg = average_layer_svg(geometry, layer, mean_ref, mean_gen)?;
-        write_text(&dir.join(&name), &svg)?;
-        layer_files.push(name);
-    }
-    write_text(&dir.join("evaluation.json"), &serde_json::to_string_pretty(ev)?)?;
-    write_text(&dir.join("index.html"), &index_html(ev, &feature_files, &layer_files))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn index_html(ev: &Evaluation, features: &[(String, &FeatureComparison)], layers: &[String]) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>calo4p evaluation: {g}</title>\n\
-         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}\
-         img{{width:420px;margin:4px}}</style></head><body>\n\
-         <h1>Shower evaluation, geometry {g}</h1>\n\
-         <p>Reference: {r} ({rn} showers)<br>Generated: {gf} ({gn} showers)</p>\n\
-         <h2>Physics distances</h2>\n<table><tr><th>score</th><th>value</th><th>error</th></tr>\n\
-         <tr><td>FPD</td><td>{fv:.6}</td><td>{fe:.6}</td></tr>\n\
-         <tr><td>KPD</td><td>{kv:.4e}</td><td>{ke:.4e}</td></tr></table>\n\
-         <p>FPD: batch sizes {fmin}..{fmax}, {fp} points x {fb} batches; \
-         KPD: {kb} batches of {ks}; seed {seed} (JetNet definitions, features scaled by the \
-         reference's max |x|).</p>\n",
-        g = escape(&ev.geometry),
-        r = escape(&ev.reference.file),
-        rn = ev.reference.n,
-        gf = escape(&ev.generated.file),
-        gn = ev.generated.n,
-        fv = ev.fpd.value,
-        fe = ev.fpd.error,
-        kv = ev.kpd.value,
-        ke = ev.kpd.error,
-        fmin = ev.fpd_options.min_samples,
-        fmax = ev.fpd_options.max_samples,
-        fp = ev.fpd_options.num_points,
-        fb = ev.fpd_options.num_batches,
-        kb = ev.kpd_options.num_batches,
-        ks = ev.kpd_options.batch_size,
-        seed = ev.fpd_options.seed,
+    let mut page = Report::new(&format!("Shower evaluation, geometry {}", ev.geometry));
+    page.text(&format!(
+        "Reference: {} ({} showers). Generated: {} ({} showers).",
+        ev.reference.file, ev.reference.n, ev.generated.file, ev.generated.n
+    ));
+    page.heading("Physics distances");
+    page.table(
+        &["score", "value", "error"],
+        vec![
+            vec!["FPD".into(), format!("{:.6}", ev.fpd.value), format!("{:.6}", ev.fpd.error)],
+            vec!["KPD".into(), format!("{:.4e}", ev.kpd.value), format!("{:.4e}", ev.kpd.error)],
+        ],
     );
-    h.push_str("<h2>Separation power per feature</h2>\n<table><tr><th>feature</th><th>separation power</th></tr>\n");
-    for (_, c) in features {
-        let _ = writeln!(
-            h,
-            "<tr><td style=\"text-align:left\">{}</td><td>{:.6}</td></tr>",
-            escape(&c.spec.name),
-            c.separation_power
-        );
+    let (f, k) = (&ev.fpd_options, &ev.kpd_options);
+    page.text(&format!(
+        "FPD: batch sizes {}..{}, {} points x {} batches; KPD: {} batches of {}; seed {} (JetNet definitions, \
+         features scaled by the reference's max |x|).",
+        f.min_samples, f.max_samples, f.num_points, f.num_batches, k.num_batches, k.batch_size, f.seed
+    ));
+    page.heading("Separation power per feature");
+    page.table(
+        &["feature", "separation power"],
+        ev.features.iter().map(|c| vec![c.spec.name.clone(), format!("{:.6}", c.separation_power)]).collect(),
+    );
+    page.heading("Average showers per layer");
+    let (mean_ref, mean_gen) = (&reference.mean_shower, &generated.mean_shower);
+    for layer in geometry.relevant_layers() {
+        page.svg(&format!("average_layer_{}.svg", layer.id), average_layer_svg(geometry, layer, mean_ref, mean_gen)?);
     }
-    h.push_str("</table>\n<h2>Average showers per layer</h2>\n<div>\n");
-    for l in layers {
-        let _ = writeln!(h, "<img src=\"{0}\" alt=\"{0}\">", escape(l));
+    page.heading("Feature histograms");
+    for c in &ev.features {
+        page.svg(&format!("hist_{}.svg", c.spec.name), histogram_svg(c)?);
     }
-    h.push_str("</div>\n<h2>Feature histograms</h2>\n<div>\n");
-    for (f, _) in features {
-        let _ = writeln!(h, "<img src=\"{0}\" alt=\"{0}\">", escape(f));
-    }
-    h.push_str("</div>\n</body></html>\n");
-    h
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    crate::atomic::write(&dir.join("evaluation.json"), serde_json::to_string_pretty(ev)?.as_bytes())?;
+    page.write(dir)?;
+    Ok(())
 }
 
 fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {

@@ -23,7 +23,7 @@ pub mod labels;
 pub mod sampleset;
 pub mod table;
 
-use crate::model_file::{write_atomic, ModelFile};
+use crate::model_file::ModelFile;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -289,7 +289,7 @@ fn beta_cmd(a: BetaArgs) -> Result<()> {
         .with_context(|| format!("estimating beta_eff of {}", a.input.samples.display()))?;
     let text = serde_json::to_string_pretty(&report)?;
     if let Some(out) = &a.out {
-        write_atomic(out, text.as_bytes())?;
+        crate::atomic::write(out, text.as_bytes())?;
     }
     if a.json {
         println!("{text}");
@@ -326,7 +326,7 @@ fn export_cmd(a: ExportArgs) -> Result<()> {
     let model = ModelFile::load(&a.model)?;
     let problem = ising::ising(&model, a.beta);
     let text = serde_json::to_string_pretty(&problem)?;
-    write_atomic(&a.out, text.as_bytes())?;
+    crate::atomic::write(&a.out, text.as_bytes())?;
     println!(
         "wrote {} ({} variables, {} couplers, beta {}); load it with\n\n{}",
         a.out.display(),

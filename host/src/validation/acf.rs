@@ -24,9 +24,9 @@
 //! Memory: [`ensemble_acf`] keeps the full `t_max × (max_lag + 1)` matrices; [`ensemble_summary`]
 //! computes the same `C(τ)` and `τ_int` without them (for long runs).
 
-use super::report::{line_plot, print_table, Report, Scale, Series};
-use crate::model_file::{write_atomic, ModelFile};
+use crate::model_file::ModelFile;
 use crate::npy;
+use crate::report::{line_plot, print_table, Output, Report, Scale, Series};
 use crate::sample::{self, Engine, FixedSettings, Init, SampleConfig};
 use anyhow::{bail, Context, Result};
 use calo4p_core::QFormat;
@@ -218,15 +218,9 @@ pub struct AcfArgs {
     /// Sokal's window constant c: the window W is the smallest with W >= c τ_int(W).
     #[arg(long, default_value_t = 5.0)]
     pub window_c: f64,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the C(τ) plot (SVG) here.
-    #[arg(long)]
-    pub plot: Option<PathBuf>,
-    /// Write an HTML report into this directory.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
+    /// Table or JSON, plot and report.
+    #[command(flatten)]
+    pub output: Output,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -340,7 +334,7 @@ pub fn run_acf(args: AcfArgs) -> Result<()> {
     let mut cfg = SampleConfig::new(engine, args.chains, args.sweeps, 0, args.seed);
     cfg.beta = args.beta;
     cfg.keep_magnetisation = true;
-    cfg.progress = !args.quiet && !args.json;
+    cfg.progress = !args.quiet && !args.output.json;
     let init = match &args.init {
         Some(path) => {
             let rows = load_init(path, model.num_units())?;
@@ -384,7 +378,7 @@ pub fn run_acf(args: AcfArgs) -> Result<()> {
         mean_magnetisation: &acf.mean,
         variance_magnetisation: &acf.variance,
     };
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_table(&["", "value"], &summary_rows(&out));
@@ -398,10 +392,10 @@ pub fn run_acf(args: AcfArgs) -> Result<()> {
     }
     let title = format!("magnetisation autocorrelation, τ_int = {:.2} ± {:.2}", acf.tau_int, acf.tau_int_error);
     let svg = line_plot(&title, "lag τ (sweeps)", "autocorrelation", &series, Scale::Linear)?;
-    if let Some(path) = &args.plot {
-        write_atomic(path, svg.as_bytes())?;
+    if let Some(path) = &args.output.plot {
+        crate::atomic::write(path, svg.as_bytes())?;
     }
-    if let Some(dir) = &args.report {
+    if let Some(dir) = &args.output.report {
         let mut report = Report::new(&format!("calo4p acf: {}", args.model.display()));
         report.text(
             "Magnetisation m(t) = (1/N) Σ_i (2 z_i − 1) after each sweep; averages over the chain ensemble at fixed t. \

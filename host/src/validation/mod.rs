@@ -8,20 +8,18 @@
 //! | [`precision`] | `precision` | weight-quantisation bias, the sampler's own bias, statistical error |
 //! | [`acf`] | `acf` | magnetisation autocorrelation and integrated autocorrelation time |
 //! | [`svd`] | `svd` | singular values of the inter-partition weight blocks |
-//! | [`report`] | all | SVG plots and the self-contained HTML page |
 pub mod acf;
 pub mod compare;
 pub mod precision;
-pub mod report;
 pub mod stationary;
 pub mod svd;
 
 use crate::model_file::ModelFile;
+use crate::report::{line_plot, print_table, Output, Report, Scale, Series};
 use anyhow::{bail, Context, Result};
 use calo4p_core::QFormat;
 use clap::Args;
 use compare::{compare, load_side, Comparison};
-use report::{line_plot, print_table, Report, Scale, Series};
 use std::path::PathBuf;
 
 /// `calo4p validate`: compare samples or statistics with a reference.
@@ -194,15 +192,9 @@ pub struct PrecisionArgs {
     /// Seed for sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the plot (SVG) here.
-    #[arg(long)]
-    pub plot: Option<PathBuf>,
-    /// Write an HTML report into this directory.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
+    /// Table or JSON, plot and report.
+    #[command(flatten)]
+    pub output: Output,
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -220,14 +212,14 @@ pub fn run_precision(args: PrecisionArgs) -> Result<()> {
         beta: args.beta,
         samples: args.samples,
         seed: args.seed,
-        progress: !args.quiet && !args.json,
+        progress: !args.quiet && !args.output.json,
     };
     precision::check(&cfg)?;
     let settings =
         precision::decompose(&model, &cfg).with_context(|| format!("model file {}", args.model.display()))?;
     let mut report = Report::new(&format!("calo4p precision: {}", args.model.display()));
     let (verdict, svg) = precision::build_report(&settings, &args.formats, args.tolerance, args.samples, &mut report)?;
-    if args.json {
+    if args.output.json {
         let smallest = args.tolerance.and_then(|t| precision::smallest_meeting(&settings, &args.formats, t));
         println!(
             "{}",
@@ -239,10 +231,10 @@ pub fn run_precision(args: PrecisionArgs) -> Result<()> {
             println!("\n{v}");
         }
     }
-    if let Some(path) = &args.plot {
-        crate::model_file::write_atomic(path, svg.as_bytes())?;
+    if let Some(path) = &args.output.plot {
+        crate::atomic::write(path, svg.as_bytes())?;
     }
-    if let Some(dir) = &args.report {
+    if let Some(dir) = &args.output.report {
         eprintln!("report: {}", report.write(dir)?.display());
     }
     Ok(())

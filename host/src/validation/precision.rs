@@ -16,10 +16,10 @@
 //! Biases are reported as total variation (TV) where the distribution is known and as the
 //! largest moment deviation (unit means and edge second moments) always.
 
-use super::report::{line_plot, Report, Scale, Series};
 use super::stationary::{self, boltzmann, moments, total_variation};
 use crate::exact::exact;
 use crate::model_file::{Built, ModelFile};
+use crate::report::{line_plot, Report, Scale, Series};
 use crate::sample::{run, Engine, FixedSettings, SampleConfig};
 use anyhow::{bail, Result};
 use calo4p_core::qformat::RawWeight;

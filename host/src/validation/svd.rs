@@ -6,8 +6,8 @@
 //! values come from nalgebra's SVD, sorted descending. The rank counts singular values above
 //! `max(rows, cols) · σ_max · ε` (numpy's `matrix_rank` tolerance).
 
-use super::report::{line_plot, print_table, Report, Scale, Series};
-use crate::model_file::{write_atomic, ModelFile};
+use crate::model_file::ModelFile;
+use crate::report::{line_plot, print_table, Output, Report, Scale, Series};
 use anyhow::Result;
 use nalgebra::DMatrix;
 use serde::Serialize;
@@ -102,15 +102,9 @@ pub struct SvdArgs {
     /// Model file.
     #[arg(long)]
     pub model: PathBuf,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the plot (SVG) here.
-    #[arg(long)]
-    pub plot: Option<PathBuf>,
-    /// Write an HTML report into this directory.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
+    /// Table or JSON, plot and report.
+    #[command(flatten)]
+    pub output: Output,
 }
 
 /// Table columns of [`rows`].
@@ -169,7 +163,7 @@ pub fn plot(spectra: &[BlockSpectrum]) -> Result<String> {
 pub fn run_svd(args: SvdArgs) -> Result<()> {
     let model = ModelFile::load(&args.model)?;
     let spectra = block_singular_values(&model);
-    if args.json {
+    if args.output.json {
         let out: Vec<BlockOut<'_>> = spectra
             .iter()
             .map(|s| BlockOut {
@@ -183,12 +177,12 @@ pub fn run_svd(args: SvdArgs) -> Result<()> {
     } else {
         print_table(&HEADER, &rows(&model, &spectra));
     }
-    if args.plot.is_some() || args.report.is_some() {
+    if args.output.plot.is_some() || args.output.report.is_some() {
         let svg = plot(&spectra)?;
-        if let Some(path) = &args.plot {
-            write_atomic(path, svg.as_bytes())?;
+        if let Some(path) = &args.output.plot {
+            crate::atomic::write(path, svg.as_bytes())?;
         }
-        if let Some(dir) = &args.report {
+        if let Some(dir) = &args.output.report {
             let mut report = Report::new(&format!("calo4p svd: {}", args.model.display()));
             report.text(
                 "Singular values of each inter-partition weight block W_pq (|p| x |q|, zero where there is no edge), \

@@ -1,10 +1,10 @@
-//! Plots and one self-contained HTML page for the diagnostics commands.
+//! Tables, plots and one self-contained HTML page, shared by every command that reports.
 //!
-//! [`line_plot`] draws series as an SVG string (plotters); [`Report`] collects text, tables
+//! [`print_table`] prints for people; [`line_plot`] and [`bar_plot`] draw SVG strings (plotters);
+//! [`Output`] holds the `--json`, `--plot` and `--report` options; [`Report`] collects text, tables
 //! and SVGs and writes `DIR/index.html` with every plot inlined, plus each SVG beside it,
 //! through temporary files and renames so a report directory is never half written.
 
-use crate::model_file::write_atomic;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -18,6 +18,20 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
 ];
+
+/// Output options shared by the diagnostics commands.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Output {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the plot (SVG) here.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Write an HTML report into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
 
 /// One named series of (x, y) points.
 pub struct Series<'a> {
@@ -221,10 +235,12 @@ impl Report {
                     }
                     h.push_str("</table>\n");
                 }
-                Part::Svg { svg, .. } => {
+                Part::Svg { name, svg } => {
                     // Drop the XML prolog so the SVG can sit inside HTML.
                     let body = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
-                    let _ = writeln!(h, "<div>{body}</div>");
+                    let name = escape(name);
+                    let _ =
+                        writeln!(h, "<figure>{body}<figcaption><a href=\"{name}\">{name}</a></figcaption></figure>");
                 }
             }
         }
@@ -237,11 +253,11 @@ impl Report {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create report directory {}", dir.display()))?;
         for part in &self.parts {
             if let Part::Svg { name, svg } = part {
-                write_atomic(&dir.join(name), svg.as_bytes())?;
+                crate::atomic::write(&dir.join(name), svg.as_bytes())?;
             }
         }
         let index = dir.join("index.html");
-        write_atomic(&index, self.html().as_bytes())?;
+        crate::atomic::write(&index, self.html().as_bytes())?;
         Ok(index)
     }
 
@@ -251,12 +267,22 @@ impl Report {
         let mut out = Vec::new();
         for part in &self.parts {
             if let Part::Svg { name, svg } = part {
-                write_atomic(&dir.join(name), svg.as_bytes())?;
+                crate::atomic::write(&dir.join(name), svg.as_bytes())?;
                 out.push(dir.join(name));
             }
         }
         Ok(out)
     }
+}
+
+/// A progress bar on standard error for `len` steps of `unit`s (hidden unless `show`).
+pub fn progress_bar(len: u64, show: bool, what: &str, unit: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let template = format!("{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}");
+    let style = indicatif::ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> ");
+    indicatif::ProgressBar::new(len).with_style(style).with_message(what.to_owned())
 }
 
 /// Print a table to standard output with right-aligned columns.
