@@ -2,9 +2,11 @@
 //! decomposition of the fixed-point sampler.
 
 use calo4p::model_file::ModelFile;
+use calo4p::qa::labels::LabelMode;
+use calo4p::qa::sampleset;
 use calo4p::sample::{run, Engine, FixedSettings, SampleConfig};
 use calo4p::topology::{random_model, Selection};
-use calo4p::validation::compare::{compare, Side};
+use calo4p::validation::compare::{compare, load_side, Side};
 use calo4p::validation::precision::{decompose, PrecisionConfig};
 use calo4p::validation::{run_validate, ValidateArgs};
 use calo4p_core::QFormat;
@@ -119,6 +121,34 @@ fn imported_annealer_statistics_validate() {
     let err = format!("{:#}", validate(wrong.to_str().unwrap(), "exact", None).unwrap_err());
     assert!(err.contains("other.json") && err.contains("`mean` has 20 units but the model has 28"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The sample set itself (no `qa import` step) is one side: every distinct row weighted by
+/// its `num_occurrences`, worth 20000 independent reads. The weighted sample agrees with the
+/// exact moments (max |z| < 5 over 98 statistics) and its TV sits at the finite-sample floor
+/// (what an exact sampler's 20000 draws would show);
+/// the same rows unweighted are off by many standard errors.
+#[test]
+fn annealer_sample_set_validates_directly() {
+    let model = reference_model();
+    let path = shared("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
+    let a = load_side(&model, path.to_str().unwrap(), 1, 1.0).unwrap();
+    assert_eq!((a.effective_samples, a.num_samples), (Some(20_000.0), Some(20_000.0)));
+    let exact = Side::exact(&model, 1.0).unwrap();
+    let c = compare(&model, &a, &exact, 1.0);
+    assert!(c.mean_bias_max < 0.015 && c.z_max.unwrap() < 5.0, "{c:?}");
+    let (tv, floor) = (c.total_variation.unwrap(), c.total_variation_floor.unwrap());
+    // One draw changed moves the TV by at most 1/N and the floor estimate by at most 2/N
+    // (two states' q change by 1/N, weighted by MAD/(Np) ≤ 2, halved), so by Efron-Stein their
+    // SDs are at most 1/√(2N) and 2/√(2N); four standard errors of the difference:
+    let bound = 4.0 * 3.0 / (2.0 * 20_000f64).sqrt();
+    assert!(tv > 0.0 && (tv - floor).abs() < bound, "TV {tv}, floor {floor}, bound {bound}");
+
+    let bytes = std::fs::read(&path).unwrap();
+    let imported = sampleset::parse(&bytes, &model, LabelMode::Auto, "reference").unwrap();
+    let unweighted = sampleset::Imported { table: imported.table.unweighted(), ..imported };
+    let u = compare(&model, &Side::annealer(&model, &unweighted, "unweighted").unwrap(), &exact, 1.0);
+    assert!(u.mean_bias_max > 0.02 && u.z_max.unwrap() > 5.0, "{u:?}");
 }
 
 /// The decomposition on a 16-unit model, without sampling noise: the float chain's

@@ -1,7 +1,8 @@
 //! Two distributions over one model's units, side by side.
 //!
 //! A [`Side`] is the exact distribution, a statistics file (from any engine or from imported
-//! annealer samples) or a file of samples. From two sides [`compare`] reports:
+//! annealer samples), a file of samples, or annealer samples themselves (a dimod SampleSet
+//! JSON or CSV, every distinct row weighted by its `num_occurrences`). From two sides [`compare`] reports:
 //!
 //! * the bias of every unit mean and edge second moment (max and RMS);
 //! * z-scores with **effective** sample sizes: for sample files each statistic's integrated
@@ -21,6 +22,9 @@ use super::acf::tau_int;
 use crate::exact::{energy, exact_with, MAX_ENUMERATED};
 use crate::model_file::ModelFile;
 use crate::npy;
+use crate::qa::csv::read_csv;
+use crate::qa::labels::LabelMode;
+use crate::qa::sampleset::{self, Imported};
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -114,28 +118,51 @@ impl Side {
 
     /// Samples held in memory (`rows` x units, sweep-major then chain).
     pub fn from_rows(model: &ModelFile, rows: &[u8], chains: usize, label: &str) -> Result<Self> {
+        Self::weighted(model, rows, Weighting::Chains(chains), label)
+    }
+
+    /// Annealer samples: a dimod SampleSet JSON or a CSV file (as `calo4p qa import` reads
+    /// them), each distinct row weighted by its `num_occurrences`.
+    pub fn annealer(model: &ModelFile, imported: &Imported, label: &str) -> Result<Self> {
+        let t = &imported.table;
+        t.check_weights(label)?;
+        let n = model.num_units();
+        let mut rows = vec![0u8; t.num_rows() * n];
+        for (r, row) in rows.chunks_exact_mut(n.max(1)).enumerate() {
+            t.row(r, row);
+        }
+        Self::weighted(model, &rows, Weighting::Counts { weight: &t.weight, effective: t.effective_size() }, label)
+    }
+
+    fn weighted(model: &ModelFile, rows: &[u8], weighting: Weighting<'_>, label: &str) -> Result<Self> {
         let n = model.num_units();
         let count = rows.len() / n.max(1);
+        let (chains, weight) = match weighting {
+            Weighting::Chains(chains) => (chains, None),
+            Weighting::Counts { weight, .. } => (1, Some(weight)),
+        };
         if chains == 0 || !count.is_multiple_of(chains) {
             bail!("{label}: {count} samples do not split into {chains} chains of equal length");
         }
         let sweeps = count / chains;
-        if count < 2 {
-            bail!("{label}: {count} sample(s) are too few to estimate anything");
+        let w = |r: usize| weight.map_or(1.0, |w| w[r]);
+        let total: f64 = (0..count).map(w).sum();
+        if total < 2.0 {
+            bail!("{label}: {total} sample(s) are too few to estimate anything");
         }
         let row = |r: usize| &rows[r * n..(r + 1) * n];
         let mut mean = vec![0.0; n];
         let mut edge = vec![0.0; model.edges.len()];
         for r in 0..count {
-            let z = row(r);
+            let (z, wr) = (row(r), w(r));
             for (m, &v) in mean.iter_mut().zip(z) {
-                *m += v as f64;
+                *m += wr * v as f64;
             }
             for (s, e) in edge.iter_mut().zip(&model.edges) {
-                *s += (z[e.i] & z[e.j]) as f64;
+                *s += wr * (z[e.i] & z[e.j]) as f64;
             }
         }
-        mean.iter_mut().chain(edge.iter_mut()).for_each(|s| *s /= count as f64);
+        mean.iter_mut().chain(edge.iter_mut()).for_each(|s| *s /= total);
         let second_moment = (n <= MAX_PAIRWISE_UNITS).then(|| {
             let mut m = vec![0.0; n * n];
             let mut ones = Vec::with_capacity(n);
@@ -144,13 +171,13 @@ impl Side {
                 ones.extend(row(r).iter().enumerate().filter(|(_, &v)| v == 1).map(|(i, _)| i));
                 for (a, &i) in ones.iter().enumerate() {
                     for &j in &ones[a..] {
-                        m[i * n + j] += 1.0;
+                        m[i * n + j] += w(r);
                     }
                 }
             }
             for i in 0..n {
                 for j in i..n {
-                    m[i * n + j] /= count as f64;
+                    m[i * n + j] /= total;
                     m[j * n + i] = m[i * n + j];
                 }
             }
@@ -160,7 +187,7 @@ impl Side {
             let mut h: HashMap<u64, f64> = HashMap::new();
             for r in 0..count {
                 let key = row(r).iter().enumerate().fold(0u64, |k, (i, &v)| k | ((v as u64) << i));
-                *h.entry(key).or_insert(0.0) += 1.0 / count as f64;
+                *h.entry(key).or_insert(0.0) += w(r) / total;
             }
             h
         });
@@ -182,13 +209,15 @@ impl Side {
                 se.push(0.0);
                 continue;
             }
-            let tau = if sweeps < 4 {
-                1.0
-            } else {
-                let series: Vec<f64> = (0..count).map(|r| stat(s, row(r)) - mu).collect();
-                integrated_time(&series, chains, sweeps, var)
+            let ess = match weighting {
+                // Annealer reads are independent draws.
+                Weighting::Counts { effective, .. } => effective,
+                Weighting::Chains(_) if sweeps < 4 => count as f64,
+                Weighting::Chains(_) => {
+                    let series: Vec<f64> = (0..count).map(|r| stat(s, row(r)) - mu).collect();
+                    count as f64 / integrated_time(&series, chains, sweeps, var)
+                }
             };
-            let ess = count as f64 / tau;
             min_ess = min_ess.min(ess);
             se.push((var / ess).sqrt());
         }
@@ -198,12 +227,21 @@ impl Side {
             edge,
             se: Some(se),
             effective_samples: Some(min_ess),
-            num_samples: Some(count as f64),
+            num_samples: Some(total),
             second_moment,
             states,
             ln_z: None,
         })
     }
+}
+
+/// How the rows of a sample file count.
+#[derive(Clone, Copy)]
+enum Weighting<'a> {
+    /// Equal weights; rows sweep by sweep with this many chains (autocorrelated).
+    Chains(usize),
+    /// Independent rows with these weights, worth `effective` draws.
+    Counts { weight: &'a [f64], effective: f64 },
 }
 
 /// τ_int of one centred statistic (`series[t * chains + c]`), lags doubled until Sokal's
@@ -442,14 +480,26 @@ pub fn tv_floor(pairs: &[(f64, f64)], draws: f64) -> f64 {
     0.5 * pairs.iter().map(|&(q, p)| q * binomial_mean_abs_deviation(draws, p) / (draws * p)).sum::<f64>()
 }
 
-/// Load a side named on the command line: `exact`, a `.npy` sample file or a statistics file.
+/// Load a side named on the command line: `exact`, a `.npy` sample file, annealer samples
+/// (dimod SampleSet JSON, recognised by its `sample_data`, or `.csv`), or a statistics file.
 pub fn load_side(model: &ModelFile, spec: &str, chains: usize, beta: f64) -> Result<Side> {
     if spec == "exact" {
         return Side::exact(model, beta).context("exact reference");
     }
     let path = Path::new(spec);
-    if path.extension().is_some_and(|e| e == "npy") {
-        Side::samples(model, path, chains)
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if extension == "npy" {
+        return Side::samples(model, path, chains);
+    }
+    if extension == "csv" {
+        let imported = read_csv(path, model, LabelMode::Auto)?;
+        return Side::annealer(model, &imported, spec);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.windows(13).any(|w| w == b"\"sample_data\"") {
+        let imported = sampleset::parse(&bytes, model, LabelMode::Auto, spec)
+            .with_context(|| format!("sample set {}", path.display()))?;
+        Side::annealer(model, &imported, spec)
     } else {
         Side::statistics(model, path)
     }

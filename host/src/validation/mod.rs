@@ -28,10 +28,11 @@ pub struct ValidateArgs {
     /// Model file.
     #[arg(long)]
     pub model: PathBuf,
-    /// What is checked: a statistics JSON file (any engine, or `qa import`) or a `.npy` sample file.
+    /// What is checked: a statistics JSON file (any engine, or `qa import`), a `.npy` sample file,
+    /// or annealer samples (dimod SampleSet JSON or CSV, weighted by `num_occurrences`).
     #[arg(long)]
     pub samples: String,
-    /// The reference: `exact`, or another statistics or sample file.
+    /// The reference: `exact`, or another statistics, sample or annealer sample file.
     #[arg(long, default_value = "exact")]
     pub reference: String,
     /// Chains interleaved in sample files (rows sweep by sweep, as `calo4p sample --out` writes).
