@@ -250,12 +250,7 @@ impl Report {
 
     /// Write every SVG and `index.html` (last) into `dir`; returns the index path.
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create report directory {}", dir.display()))?;
-        for part in &self.parts {
-            if let Part::Svg { name, svg } = part {
-                crate::atomic::write(&dir.join(name), svg.as_bytes())?;
-            }
-        }
+        self.write_svgs(dir, "report")?;
         let index = dir.join("index.html");
         crate::atomic::write(&index, self.html().as_bytes())?;
         Ok(index)
@@ -263,7 +258,12 @@ impl Report {
 
     /// Write each SVG to `dir` without a page (for `--plots DIR`).
     pub fn write_plots(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create plot directory {}", dir.display()))?;
+        self.write_svgs(dir, "plot")
+    }
+
+    /// Create `dir` (named `what` in the error) and write every SVG into it.
+    fn write_svgs(&self, dir: &Path, what: &str) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {what} directory {}", dir.display()))?;
         let mut out = Vec::new();
         for part in &self.parts {
             if let Part::Svg { name, svg } = part {

@@ -276,7 +276,8 @@ where
     let bar = progress_bar(total as u64, config.progress, &format!("sampling {c} chains"), "sweeps");
     let mut samples = Vec::new();
     let mut mags = Vec::new();
-    // Magnetisation after burn-in, for the effective sample size (bounded memory).
+    // Magnetisation after burn-in, for the effective sample size (bounded memory); taken
+    // from the full record when that is kept anyway.
     let track_ess = c >= 2 && config.sweeps >= 8 && c * config.sweeps <= MAX_ESS_SERIES;
     let mut recorded = Vec::new();
     let mut row = vec![0u8; n];
@@ -287,7 +288,7 @@ where
         }
         if t >= config.burn_in {
             moments.record(&m, &chains);
-            if track_ess {
+            if track_ess && !config.keep_magnetisation {
                 recorded.extend((0..c).map(|k| magnetisation(&chains, k)));
             }
             if config.keep_samples {
@@ -300,6 +301,7 @@ where
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let ess_series = if config.keep_magnetisation { &mags[config.burn_in * c..] } else { &recorded[..] };
     let stats = Statistics {
         mean: (0..n).map(|i| moments.mean(i)).collect(),
         edge_second_moment: model
@@ -311,7 +313,7 @@ where
         energy_mean: Some(moments.energy().mean()),
         energy_variance: Some(moments.energy().variance()),
         num_samples: Some(moments.num_samples()),
-        effective_samples: if track_ess { effective_samples(&recorded, c, config.sweeps) } else { None },
+        effective_samples: track_ess.then(|| effective_samples(ess_series, c, config.sweeps)).flatten(),
         ln_z: None,
         source: Some(format!("block Gibbs, {}, beta {}", config.engine, config.beta)),
     };

@@ -41,7 +41,12 @@ impl Statistics {
     /// Read a statistics file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read(path).with_context(|| format!("cannot read statistics file {}", path.display()))?;
-        let stats: Self = serde_json::from_slice(&text)
+        Self::parse(&text, path)
+    }
+
+    /// Statistics from the bytes of a file; `path` names it in errors.
+    pub fn parse(text: &[u8], path: &Path) -> Result<Self> {
+        let stats: Self = serde_json::from_slice(text)
             .with_context(|| format!("statistics file {}: not in the statistics layout", path.display()))?;
         for (i, m) in stats.mean.iter().enumerate() {
             if !(0.0..=1.0).contains(m) {

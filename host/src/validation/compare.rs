@@ -77,7 +77,11 @@ impl Side {
 
     /// A statistics file (`calo4p sample --stats`, `qa import --stats`, `exact --out`).
     pub fn statistics(model: &ModelFile, path: &Path) -> Result<Self> {
-        let s = Statistics::load(path)?;
+        Self::from_statistics(model, Statistics::load(path)?, path)
+    }
+
+    /// Statistics already read from `path`.
+    fn from_statistics(model: &ModelFile, s: Statistics, path: &Path) -> Result<Self> {
         s.check_matches(model, &format!("statistics file {}", path.display()))?;
         let edge: Vec<f64> = s.edge_second_moment.iter().map(|e| e.2).collect();
         let exact = s.source.as_deref() == Some("exact");
@@ -501,7 +505,7 @@ pub fn load_side(model: &ModelFile, spec: &str, chains: usize, beta: f64) -> Res
             .with_context(|| format!("sample set {}", path.display()))?;
         Side::annealer(model, &imported, spec)
     } else {
-        Side::statistics(model, path)
+        Side::from_statistics(model, Statistics::parse(&bytes, path)?, path)
     }
 }
 
