@@ -10,9 +10,12 @@
 //! vector loop. Local fields for one partition live in caller scratch of
 //! `max_partition_size * C` entries.
 //!
-//! **Draw order.** Chain `c` owns `rngs[c]` and draws once per unclamped unit, in unit order.
-//! So a chain's trajectory does not depend on how many chains run beside it, and float and
-//! fixed runs with the same seed consume identical draws.
+//! **Draw order.** [`Draws`] maps random streams to updates. By default ([`Draws::PerChain`])
+//! chain `c` owns `rngs[c]` and draws once per unclamped unit, in unit order. So a chain's
+//! trajectory does not depend on how many chains run beside it, and float and fixed runs with
+//! the same seed consume identical draws. [`Draws::PerLane`] is the hardware's mapping: one
+//! stream per update lane (and chain), as an accelerator with a generator in every lane has.
+//! Clamped units never draw, in either mode.
 
 use crate::arithmetic::Arithmetic;
 use crate::model::{Block, Model};
@@ -40,6 +43,8 @@ pub enum SampleError {
         /// Entries lent.
         found: usize,
     },
+    /// Per-lane draws with zero lanes.
+    NoLanes,
     /// A state value other than 0 or 1.
     NotBinary {
         /// Unit.
@@ -55,6 +60,7 @@ impl fmt::Display for SampleError {
             Self::Shape { field, expected, found } => {
                 write!(f, "`{field}` has {found} entries, the sampler needs {expected}")
             }
+            Self::NoLanes => f.write_str("`lanes` is 0: per-lane draws need at least one lane"),
             Self::NotBinary { unit, chain } => {
                 write!(f, "unit {unit} of chain {chain} is neither 0 nor 1")
             }
@@ -143,22 +149,89 @@ impl<'a> Clamp<'a> {
     }
 }
 
+/// How a partition's units are dealt to update lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneMap {
+    /// Unit at position `k` of its partition goes to lane `k mod L`.
+    RoundRobin,
+    /// Contiguous blocks: unit `k` goes to lane `k / ceil(size / L)`.
+    Blocked,
+}
+
+impl LaneMap {
+    /// Lane of the unit at position `k` of a partition of `size` units, over `lanes` lanes.
+    #[inline]
+    pub fn lane(self, k: usize, size: usize, lanes: usize) -> usize {
+        match self {
+            Self::RoundRobin => k % lanes,
+            Self::Blocked => k / size.div_ceil(lanes).max(1),
+        }
+    }
+}
+
+/// Which random stream draws for each update (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Draws {
+    /// One stream per chain: chain `c` draws from `rngs[c]`, in unit order. C streams.
+    #[default]
+    PerChain,
+    /// One stream per lane and chain, as hardware has: the unit at position `k` of its
+    /// partition is updated by lane `l = map.lane(k, size, lanes)` and chain `c` draws from
+    /// `rngs[l * C + c]`. Each stream is consumed in unit order. `lanes * C` streams.
+    PerLane {
+        /// Update lanes L >= 1.
+        lanes: usize,
+        /// How units are dealt to lanes.
+        map: LaneMap,
+    },
+}
+
+impl Draws {
+    /// Streams needed for C chains.
+    pub fn streams(self, chains: usize) -> usize {
+        match self {
+            Self::PerChain => chains,
+            Self::PerLane { lanes, .. } => lanes * chains,
+        }
+    }
+
+    /// First stream (times C) for the unit at position `k` of a partition of `size` units.
+    #[inline]
+    fn lane(self, k: usize, size: usize) -> usize {
+        match self {
+            Self::PerChain => 0,
+            Self::PerLane { lanes, map } => map.lane(k, size, lanes),
+        }
+    }
+}
+
 /// Block Gibbs sampler over one model, optionally with clamped units.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockGibbs<'m, W> {
     model: Model<'m, W>,
     clamp: Option<Clamp<'m>>,
+    draws: Draws,
 }
 
 impl<'m, W: Copy> BlockGibbs<'m, W> {
     /// Sample `model` with every unit free.
     pub fn new(model: Model<'m, W>) -> Self {
-        Self { model, clamp: None }
+        Self { model, clamp: None, draws: Draws::PerChain }
     }
 
     /// Hold the units of `clamp` at their current values.
     pub fn with_clamp(self, clamp: Clamp<'m>) -> Self {
         Self { clamp: Some(clamp), ..self }
+    }
+
+    /// Draw with `draws` instead of one stream per chain.
+    pub fn with_draws(self, draws: Draws) -> Self {
+        Self { draws, ..self }
+    }
+
+    /// The stream mapping.
+    pub fn draws(&self) -> Draws {
+        self.draws
     }
 
     /// Scratch entries a sweep needs for C chains.
@@ -213,8 +286,11 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         if chains.units != n {
             return Err(SampleError::Shape { field: "state", expected: n * c, found: chains.state.len() });
         }
-        if rngs != c {
-            return Err(SampleError::Shape { field: "rngs", expected: c, found: rngs });
+        if let Draws::PerLane { lanes: 0, .. } = self.draws {
+            return Err(SampleError::NoLanes);
+        }
+        if rngs != self.draws.streams(c) {
+            return Err(SampleError::Shape { field: "rngs", expected: self.draws.streams(c), found: rngs });
         }
         if fields < self.scratch_len(c) {
             return Err(SampleError::Shape { field: "fields", expected: self.scratch_len(c), found: fields });
@@ -290,7 +366,9 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
                 continue;
             }
             let zs = &mut z[i * c..(i + 1) * c];
-            for ((zi, &f), rng) in zs.iter_mut().zip(&acc[li * c..(li + 1) * c]).zip(rngs.iter_mut()) {
+            let first = self.draws.lane(li, range.len()) * c;
+            let streams = &mut rngs[first..first + c];
+            for ((zi, &f), rng) in zs.iter_mut().zip(&acc[li * c..(li + 1) * c]).zip(streams) {
                 *zi = arith.decide(f, *zi, rng.next_u32());
             }
         }
@@ -381,6 +459,59 @@ mod tests {
         // Unit 1's field is 7.5 (saturates only when unit 0 is 1); unit 0's is 15.
         BlockGibbs::new(model).update(0, &mut arith, &mut chains, &mut [Script(&[0])], &mut fields).unwrap();
         assert_eq!(arith.saturations(), 1);
+    }
+
+    /// Counts its draws; every draw is 0, so every update sets its unit to 1.
+    #[derive(Default)]
+    struct Counter(usize);
+
+    impl RngCore for Counter {
+        fn next_u32(&mut self) -> u32 {
+            self.0 += 1;
+            0
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.next_u32() as u64
+        }
+        fn fill_bytes(&mut self, _: &mut [u8]) {
+            unimplemented!()
+        }
+    }
+
+    /// Partitions of 4 and 1 units, two chains, unit 1 clamped: which stream each update
+    /// draws from under each mapping, counted draw by draw.
+    #[test]
+    fn per_lane_streams() {
+        let bias = [0.0f64; 5];
+        let (mut rp, mut col, mut w) = ([0u32; 6], [0u16; 1], [0.0f64; 1]);
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let model = Model::from_edges(&bias, &[4, 1], [(0, 4, 1.0)], st, 1.0).unwrap();
+        let clamp_bits = [1u32 << 1];
+        let count = |draws: Draws| {
+            let mut state = [0u8; 10];
+            let mut chains = Chains::new(&mut state, 5, 2).unwrap();
+            let mut arith = Float::<f64>::new(1.0, Rule::HeatBath).unwrap();
+            let mut rngs: [Counter; 6] = Default::default();
+            let n = draws.streams(2);
+            let sampler = BlockGibbs::new(model).with_clamp(Clamp::new(&clamp_bits)).with_draws(draws);
+            sampler.sweep(&mut arith, &mut chains, &mut rngs[..n], &mut [0.0; 8]).unwrap();
+            assert_eq!(chains.get(1, 0) + chains.get(1, 1), 0, "clamped unit moved");
+            rngs[..n].iter().map(|r| r.0).collect::<std::vec::Vec<_>>()
+        };
+        // Per chain: 4 unclamped units, one draw each.
+        assert_eq!(count(Draws::PerChain), [4, 4]);
+        // One lane is the per-chain mapping.
+        assert_eq!(count(Draws::PerLane { lanes: 1, map: LaneMap::Blocked }), [4, 4]);
+        // Round robin over 3 lanes: lane 0 has units 0, 3 and 4; lane 1 has the clamped unit 1.
+        assert_eq!(count(Draws::PerLane { lanes: 3, map: LaneMap::RoundRobin }), [3, 3, 0, 0, 1, 1]);
+        // Blocks of ceil(4/3) = 2: lane 0 has units 0, 1 (clamped) and 4; lane 1 has 2 and 3.
+        assert_eq!(count(Draws::PerLane { lanes: 3, map: LaneMap::Blocked }), [2, 2, 2, 2, 0, 0]);
+        let mut state = [0u8; 10];
+        let mut chains = Chains::new(&mut state, 5, 2).unwrap();
+        let mut arith = Float::<f64>::new(1.0, Rule::HeatBath).unwrap();
+        let zero = BlockGibbs::new(model).with_draws(Draws::PerLane { lanes: 0, map: LaneMap::RoundRobin });
+        let err = zero.sweep(&mut arith, &mut chains, &mut [Counter(0)], &mut [0.0; 8]);
+        assert_eq!(err, Err(SampleError::NoLanes));
     }
 
     #[test]

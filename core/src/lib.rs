@@ -14,7 +14,7 @@
 //! | [`gibbs`] | block (chromatic) Gibbs sweeps over many chains side by side, with clamping |
 //! | [`anneal`] | β schedules and simulated annealing with heat-bath or Metropolis updates |
 //! | [`stats`] | streaming moments: means, edge second moments, energy, magnetisation |
-//! | [`json`] | the model interchange JSON parsed with serde-json-core into fixed capacity |
+//! | `json` | the model interchange JSON parsed with serde-json-core into fixed capacity (feature `json`, on by default) |
 //! | [`compact`] | the quantised model's compact binary form, checked on the way in |
 //!
 //! Conventions: binary units z ∈ {0, 1}, E(z) = -b·z - Σ W_ij z_i z_j, p ∝ exp(-βE).
@@ -30,6 +30,7 @@ pub mod anneal;
 pub mod arithmetic;
 pub mod compact;
 pub mod gibbs;
+#[cfg(feature = "json")]
 pub mod json;
 pub mod model;
 pub mod qformat;
@@ -39,7 +40,7 @@ pub mod stats;
 pub mod zephyr;
 
 pub use arithmetic::{Arithmetic, Fixed, Float, Rule};
-pub use gibbs::{Chains, Clamp};
+pub use gibbs::{Chains, Clamp, Draws, LaneMap};
 pub use model::{Model, ModelError};
 pub use qformat::QFormat;
 pub use sigmoid::LutSpec;
