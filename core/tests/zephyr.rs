@@ -1,10 +1,10 @@
 //! `zephyr` against dwave-networkx: the reference graphs `zephyr_graph(m, t)` and the units
-//! of the reference model, computed with the Ocean stack (see `shared/reference/README.md`).
+//! of the reference model, computed with the Ocean stack (see `tests/fixtures/README.md`).
 
 use calo4p_core::zephyr::{Coord, Zephyr};
 use serde_json::Value;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/");
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/reference/");
 
 fn reference(name: &str) -> Value {
     let path = format!("{REFERENCE}{name}");
