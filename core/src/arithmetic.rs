@@ -34,6 +34,15 @@ pub trait Arithmetic {
     fn add_if(&self, field: Self::Field, w: Self::Weight, on: u8) -> Self::Field;
     /// The unit's new value (0 or 1) from its field, its current value and a uniform draw.
     fn decide(&mut self, field: Self::Field, current: u8, u: u32) -> u8;
+    /// [`Arithmetic::decide`] for a row of chains: `z[k] = decide(fields[k], z[k], u[k])`.
+    /// An implementation may replace the loop with a branch-free one that vectorises; it
+    /// must give the same states and count the same saturations.
+    #[inline(always)]
+    fn decide_row(&mut self, fields: &[Self::Field], z: &mut [u8], u: &[u32]) {
+        for ((zi, &f), &u) in z.iter_mut().zip(fields).zip(u) {
+            *zi = self.decide(f, *zi, u);
+        }
+    }
     /// The probability, over a uniform draw, that [`Arithmetic::decide`] returns 1: the
     /// exact transition probability of this arithmetic (for stationary distributions).
     fn p_one(&self, field: Self::Field, current: u8) -> f64;
@@ -181,6 +190,10 @@ impl<T: Real> Arithmetic for Float<T> {
 #[derive(Debug)]
 pub struct Fixed<'t, W: RawWeight> {
     lut: Lut<'t>,
+    /// The table's entries widened to u32 (first `wide_len`), when storage was lent: vector
+    /// gathers load 32-bit elements, so this is what lets a row of decisions vectorise.
+    wide: &'t mut [u32],
+    wide_len: usize,
     min: W::Acc,
     max: W::Acc,
     saturations: u64,
@@ -199,8 +212,27 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
             min: W::acc_from_i64(field.min_raw() as i64),
             max: W::acc_from_i64(field.max_raw() as i64),
             saturations: 0,
+            wide: &mut [],
+            wide_len: 0,
             _w: PhantomData,
         })
+    }
+
+    /// Keep a u32 copy of the table in `wide` (refreshed by `set_beta`), which the row
+    /// decision gathers from. Lend as many entries as the table's own storage; when a β
+    /// needs more, rows decide from the u16 table (the same results, slower).
+    pub fn with_wide_table(mut self, wide: &'t mut [u32]) -> Self {
+        self.wide = wide;
+        self.widen();
+        self
+    }
+
+    fn widen(&mut self) {
+        let (table, _, _) = self.lut.index();
+        self.wide_len = if table.len() <= self.wide.len() { table.len() } else { 0 };
+        for (w, &t) in self.wide.iter_mut().zip(&table[..self.wide_len]) {
+            *w = t as u32;
+        }
     }
 
     /// Table entries needed for `new` with these arguments.
@@ -211,6 +243,53 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
     /// The acceptance table.
     pub fn lut(&self) -> &Lut<'t> {
         &self.lut
+    }
+
+    /// [`Arithmetic::decide_row`] with the table entries `table` (u16 or widened u32);
+    /// returns the saturations. One branch-free pass; with a u32 table the loads become a
+    /// gather where the instruction set has a fast one (AVX-512), else scalar loads.
+    #[inline(always)]
+    fn decide_row_with<T: Copy + Into<u32>>(&self, table: &[T], fields: &[W::Acc], z: &mut [u8], u: &[u32]) -> u32 {
+        // The field register is at most 32 bits wide, so the clamp works in i32 (for i32
+        // accumulators the first clamp folds away).
+        let (min, max) = (W::acc_i64(self.min) as i32, W::acc_i64(self.max) as i32);
+        let wide = |f: W::Acc| W::acc_i64(f).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+        let (_, shift, half) = self.lut.index();
+        let Some(last) = table.len().checked_sub(1) else { return 0 };
+        let one = 1u32 << self.lut.bits();
+        let drop = 32 - self.lut.bits();
+        let n = z.len().min(fields.len()).min(u.len());
+        let (z, fields, u) = (&mut z[..n], &fields[..n], &u[..n]);
+        let mut saturated = 0u32;
+        let rows = z.iter_mut().zip(fields).zip(u);
+        match self.lut.rule() {
+            Rule::HeatBath => {
+                for ((zi, &f), &u) in rows {
+                    let (f, f32) = (W::acc_i64(f), wide(f));
+                    let h = f32.clamp(min, max);
+                    saturated += (h as i64 != f) as u32;
+                    let k = ((h.unsigned_abs() + half) >> shift) as usize;
+                    let p: u32 = table[k.min(last)].into();
+                    let threshold = if h >= 0 { p } else { one - p };
+                    *zi = ((u >> drop) < threshold) as u8;
+                }
+            }
+            Rule::Metropolis => {
+                for ((zi, &f), &u) in rows {
+                    let (f, f32) = (W::acc_i64(f), wide(f));
+                    let h = f32.clamp(min, max);
+                    saturated += (h as i64 != f) as u32;
+                    let k = ((h.unsigned_abs() + half) >> shift) as usize;
+                    let p: u32 = table[k.min(last)].into();
+                    // From 0 the rise is -h; from 1 it is h, and the unit stays 1 unless accepted.
+                    let from_zero = if h >= 0 { one } else { p };
+                    let from_one = if h <= 0 { 0 } else { one - p };
+                    let threshold = if *zi == 0 { from_zero } else { from_one };
+                    *zi = ((u >> drop) < threshold) as u8;
+                }
+            }
+        }
+        saturated
     }
 
     /// The new value is 1 exactly when the r-bit draw is below this (0..=2^r).
@@ -267,6 +346,19 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
         (u < self.threshold(W::acc_i64(field), current)) as u8
     }
 
+    /// Branch-free: clamp and count, table index by magnitude, mirror or Metropolis
+    /// threshold by select, compare. Equal to `decide` chain by chain (tested below and in
+    /// `gibbs`); the field after clamping fits in 32 bits for every field format.
+    #[inline(always)]
+    fn decide_row(&mut self, fields: &[W::Acc], z: &mut [u8], u: &[u32]) {
+        let saturated = if self.wide_len > 0 {
+            self.decide_row_with(&self.wide[..self.wide_len], fields, z, u)
+        } else {
+            self.decide_row_with(self.lut.index().0, fields, z, u)
+        };
+        self.saturations += saturated as u64;
+    }
+
     fn p_one(&self, field: W::Acc, current: u8) -> f64 {
         let field = if field > self.max {
             self.max
@@ -279,7 +371,9 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
     }
 
     fn set_beta(&mut self, beta: f64) -> Result<(), LutError> {
-        self.lut.set_beta(beta)
+        self.lut.set_beta(beta)?;
+        self.widen();
+        Ok(())
     }
 
     fn saturations(&self) -> u64 {
@@ -304,6 +398,41 @@ mod tests {
                     let ones = (0u32..1 << 10).filter(|&u| fixed.decide(field, current, u << 22) == 1).count();
                     assert_eq!(ones as f64 / 1024.0, fixed.p_one(field, current), "{rule:?} {field} {current}");
                 }
+            }
+        }
+    }
+
+    /// The vectorisable row decision equals `decide` chain by chain, saturations included,
+    /// for both rules, coarse and exact table indices, and 8/16-bit weights.
+    #[test]
+    fn decide_row_equals_decide() {
+        let mut t1 = [0u16; 1 << 13];
+        let mut t2 = [0u16; 1 << 13];
+        let fields: std::vec::Vec<i32> = (-40_000..40_000).step_by(37).collect();
+        let mut g = crate::rng::Xoshiro128PlusPlus::from_u64(1);
+        for rule in [Rule::HeatBath, Rule::Metropolis] {
+            for (format, spec) in [
+                (QFormat::Q8_8, LutSpec::exact(8)),
+                (QFormat::Q8_8, LutSpec { bits: 12, index_frac_bits: 5 }),
+                (QFormat::Q4_4, LutSpec { bits: 10, index_frac_bits: 4 }),
+            ] {
+                let mut a = Fixed::<i16>::new(format, spec, rule, 0.8, &mut t1).unwrap();
+                let mut b = Fixed::<i16>::new(format, spec, rule, 0.8, &mut t2).unwrap();
+                let u: std::vec::Vec<u32> = fields.iter().map(|_| rand_core::RngCore::next_u32(&mut g)).collect();
+                let z0: std::vec::Vec<u8> = u.iter().map(|&x| (x & 1) as u8).collect();
+                let scalar: std::vec::Vec<u8> =
+                    fields.iter().zip(&z0).zip(&u).map(|((&f, &z), &u)| a.decide(f, z, u)).collect();
+                let mut row = z0.clone();
+                b.decide_row(&fields, &mut row, &u);
+                assert_eq!(scalar, row, "{rule:?} {format} {spec:?}");
+                assert_eq!(a.saturations(), b.saturations());
+                let mut t3 = [0u16; 1 << 13];
+                let mut wide = [0u32; 1 << 13];
+                let mut c = Fixed::<i16>::new(format, spec, rule, 0.8, &mut t3).unwrap().with_wide_table(&mut wide);
+                let mut row = z0.clone();
+                c.decide_row(&fields, &mut row, &u);
+                assert_eq!((scalar, a.saturations()), (row, c.saturations()));
+                assert!(a.saturations() > 0);
             }
         }
     }

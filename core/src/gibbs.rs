@@ -16,11 +16,79 @@
 //! the same seed consume identical draws. [`Draws::PerLane`] is the hardware's mapping: one
 //! stream per update lane (and chain), as an accelerator with a generator in every lane has.
 //! Clamped units never draw, in either mode.
+//!
+//! **Vectorisation.** A unit's update is done for a row of chains at once: draw one word from
+//! each chain's stream ([`Streams::draw_row`]), then decide the row
+//! ([`Arithmetic::decide_row`], branch-free for fixed point). Every loop runs over chains,
+//! and the whole sweep is compiled once per instruction set ([`Isa`]: portable, AVX2,
+//! AVX-512) through `pulp`'s safe run-time dispatch, picked when the sampler is built. The
+//! source is one; the integer results are identical on every path (tested below).
 
 use crate::arithmetic::Arithmetic;
 use crate::model::{Block, Model};
+use crate::rng::Streams;
 use core::fmt;
 use rand_core::RngCore;
+
+/// Chains decided per row of draws (stack buffer of the kernel).
+const ROW: usize = 64;
+
+/// The instruction set a sweep is compiled for, chosen at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// The target's baseline (SSE2 on x86-64); the portable fallback.
+    Portable,
+    /// x86-64-v3: AVX2, BMI2, FMA.
+    Avx2,
+    /// x86-64-v4: AVX-512 F/BW/CD/DQ/VL.
+    Avx512,
+}
+
+impl Isa {
+    /// Every path, best last.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// The best instruction set this processor has.
+    pub fn detect() -> Self {
+        match Self::ALL.iter().rev().find(|isa| isa.is_available()) {
+            Some(&isa) => isa,
+            None => Isa::Portable,
+        }
+    }
+
+    /// True when this processor can run the path.
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Isa::Avx2 => pulp::x86::V3::try_new().is_some(),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Isa::Avx512 => pulp::x86::V4::try_new().is_some(),
+            #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+            _ => false,
+        }
+    }
+
+    /// Run `f` compiled for this instruction set (portable when the processor lacks it).
+    #[inline(always)]
+    pub(crate) fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        match self {
+            Isa::Avx512 => {
+                if let Some(simd) = pulp::x86::V4::try_new() {
+                    return pulp::Simd::vectorize(simd, f);
+                }
+            }
+            Isa::Avx2 => {
+                if let Some(simd) = pulp::x86::V3::try_new() {
+                    return pulp::Simd::vectorize(simd, f);
+                }
+            }
+            Isa::Portable => {}
+        }
+        f()
+    }
+}
 
 /// Binary states of C chains, unit-major (`state[i * C + c]`), in caller storage.
 #[derive(Debug)]
@@ -108,6 +176,21 @@ impl<'s> Chains<'s> {
         for i in 0..self.units {
             for (c, rng) in rngs.iter_mut().enumerate().take(self.chains) {
                 self.state[i * self.chains + c] = (rng.next_u32() >> 31) as u8;
+            }
+        }
+    }
+
+    /// [`Chains::randomise`] from any row source (the same states for the same words).
+    pub fn randomise_streams<S: Streams + ?Sized>(&mut self, streams: &mut S) {
+        let mut u = [0u32; ROW];
+        let c = self.chains;
+        for row in self.state.chunks_exact_mut(c) {
+            for s in (0..c).step_by(ROW) {
+                let w = (c - s).min(ROW);
+                streams.draw_row(s, &mut u[..w]);
+                for (z, &x) in row[s..s + w].iter_mut().zip(&u[..w]) {
+                    *z = (x >> 31) as u8;
+                }
             }
         }
     }
@@ -211,12 +294,24 @@ pub struct BlockGibbs<'m, W> {
     model: Model<'m, W>,
     clamp: Option<Clamp<'m>>,
     draws: Draws,
+    isa: Isa,
 }
 
 impl<'m, W: Copy> BlockGibbs<'m, W> {
     /// Sample `model` with every unit free.
     pub fn new(model: Model<'m, W>) -> Self {
-        Self { model, clamp: None, draws: Draws::PerChain }
+        Self { model, clamp: None, draws: Draws::PerChain, isa: Isa::detect() }
+    }
+
+    /// Compile sweeps for `isa` instead of the best one detected (`None` when this
+    /// processor lacks it). Every path gives the same states.
+    pub fn with_isa(self, isa: Isa) -> Option<Self> {
+        isa.is_available().then_some(Self { isa, ..self })
+    }
+
+    /// The instruction set sweeps run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
     }
 
     /// Hold the units of `clamp` at their current values.
@@ -256,7 +351,33 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         A: Arithmetic<Weight = W>,
         R: RngCore,
     {
-        (0..self.model.num_partitions()).try_for_each(|p| self.update(p, arith, chains, rngs, fields))
+        self.sweep_streams(arith, chains, rngs, fields)
+    }
+
+    /// [`BlockGibbs::sweep`] drawing from any row source, such as the structure-of-arrays
+    /// banks [`crate::rng::Pcg32Lanes`] and [`crate::rng::XoshiroLanes`] (same words as the
+    /// per-chain generators, drawn in one vector loop).
+    pub fn sweep_streams<A, S>(
+        &self,
+        arith: &mut A,
+        chains: &mut Chains<'_>,
+        streams: &mut S,
+        fields: &mut [A::Field],
+    ) -> Result<(), SampleError>
+    where
+        A: Arithmetic<Weight = W>,
+        S: Streams + ?Sized,
+    {
+        self.check(chains, streams.count(), fields.len())?;
+        self.isa.run(
+            #[inline(always)]
+            || {
+                for p in 0..self.model.num_partitions() {
+                    self.update_partition(p, arith, chains, streams, fields);
+                }
+            },
+        );
+        Ok(())
     }
 
     /// Update partition `p` only (for samplers that interleave their own steps).
@@ -277,7 +398,10 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             let k = self.model.num_partitions();
             return Err(SampleError::Shape { field: "partition", expected: k, found: p });
         }
-        self.update_partition(p, arith, chains, rngs, fields);
+        self.isa.run(
+            #[inline(always)]
+            || self.update_partition(p, arith, chains, rngs, fields),
+        );
         Ok(())
     }
 
@@ -298,28 +422,11 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         Ok(())
     }
 
-    fn update_partition<A, R>(
-        &self,
-        p: usize,
-        arith: &mut A,
-        chains: &mut Chains<'_>,
-        rngs: &mut [R],
-        fields: &mut [A::Field],
-    ) where
-        A: Arithmetic<Weight = W>,
-        R: RngCore,
-    {
+    /// Add W_ij z_j for every neighbour j of every unit of partition `p` to `acc` (rows of
+    /// `c` chains): gather where p holds the block's rows, scatter where it holds the columns.
+    #[inline(always)]
+    fn accumulate<A: Arithmetic<Weight = W>>(&self, p: usize, arith: &A, c: usize, z: &[u8], acc: &mut [A::Field]) {
         let m = &self.model;
-        let c = chains.chains;
-        let range = m.range(p);
-        let start = range.start;
-        let acc = &mut fields[..range.len() * c];
-        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
-            acc[li * c..(li + 1) * c].fill(arith.start(b));
-        }
-        let z = &mut *chains.state;
-        // Add W_ij z_j for every neighbour j: gather where p holds the block's rows,
-        // scatter where it holds the columns.
         let mut add = |target: usize, source: usize, w: W| {
             let dst = &mut acc[target * c..(target + 1) * c];
             let src = &z[source * c..(source + 1) * c];
@@ -360,16 +467,49 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
                 }
             }
         }
+    }
+
+    #[inline(always)]
+    fn update_partition<A, S>(
+        &self,
+        p: usize,
+        arith: &mut A,
+        chains: &mut Chains<'_>,
+        rngs: &mut S,
+        fields: &mut [A::Field],
+    ) where
+        A: Arithmetic<Weight = W>,
+        S: Streams + ?Sized,
+    {
+        let m = &self.model;
+        let c = chains.chains;
+        let range = m.range(p);
+        let start = range.start;
+        let acc = &mut fields[..range.len() * c];
+        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
+            acc[li * c..(li + 1) * c].fill(arith.start(b));
+        }
+        let z = &mut *chains.state;
+        // One chain (devices, fpga-sim) gets its own copy of the loops, with c a constant:
+        // no vector loop set-up on every edge.
+        if c == 1 {
+            self.accumulate(p, arith, 1, z, acc);
+        } else {
+            self.accumulate(p, arith, c, z, acc);
+        }
+        let mut u = [0u32; ROW];
         for li in 0..range.len() {
             let i = start + li;
             if self.clamp.is_some_and(|k| k.is_clamped(i)) {
                 continue;
             }
             let zs = &mut z[i * c..(i + 1) * c];
+            let fs = &acc[li * c..(li + 1) * c];
             let first = self.draws.lane(li, range.len()) * c;
-            let streams = &mut rngs[first..first + c];
-            for ((zi, &f), rng) in zs.iter_mut().zip(&acc[li * c..(li + 1) * c]).zip(streams) {
-                *zi = arith.decide(f, *zi, rng.next_u32());
+            for s in (0..c).step_by(ROW) {
+                let w = (c - s).min(ROW);
+                rngs.draw_row(first + s, &mut u[..w]);
+                arith.decide_row(&fs[s..s + w], &mut zs[s..s + w], &u[..w]);
             }
         }
     }
@@ -512,6 +652,187 @@ mod tests {
         let zero = BlockGibbs::new(model).with_draws(Draws::PerLane { lanes: 0, map: LaneMap::RoundRobin });
         let err = zero.sweep(&mut arith, &mut chains, &mut [Counter(0)], &mut [0.0; 8]);
         assert_eq!(err, Err(SampleError::NoLanes));
+    }
+
+    /// The scalar reference kernel, written as plainly as possible: fields from the edge list
+    /// per chain, then `decide` chain by chain with one `next_u32` each.
+    fn reference_sweep<A: Arithmetic, R: RngCore>(
+        model: &Model<'_, A::Weight>,
+        clamp: Option<Clamp<'_>>,
+        draws: Draws,
+        arith: &mut A,
+        z: &mut [u8],
+        c: usize,
+        rngs: &mut [R],
+    ) where
+        A::Weight: Copy,
+    {
+        for p in 0..model.num_partitions() {
+            let range = model.range(p);
+            let mut f = std::vec::Vec::new();
+            for &b in &model.bias()[range.clone()] {
+                f.extend(core::iter::repeat_n(arith.start(b), c));
+            }
+            model.for_each_edge(|_, i, j, w| {
+                for (t, s) in [(i, j), (j, i)] {
+                    if range.contains(&t) {
+                        for k in 0..c {
+                            let at = (t - range.start) * c + k;
+                            f[at] = arith.add_if(f[at], w, z[s * c + k]);
+                        }
+                    }
+                }
+            });
+            for li in 0..range.len() {
+                let i = range.start + li;
+                if clamp.is_some_and(|k| k.is_clamped(i)) {
+                    continue;
+                }
+                for k in 0..c {
+                    let stream = draws.lane(li, range.len()) * c + k;
+                    z[i * c + k] = arith.decide(f[li * c + k], z[i * c + k], rngs[stream].next_u32());
+                }
+            }
+        }
+    }
+
+    /// Every instruction-set path, with per-chain generators and with the structure-of-arrays
+    /// banks, gives the reference kernel's states and saturations exactly: heat bath and
+    /// Metropolis, clamped units, per-lane draws, an annealing schedule, ragged chain counts,
+    /// and a field register narrow enough to saturate.
+    #[test]
+    fn every_path_equals_the_reference_kernel() {
+        use crate::rng::{chain_streams, Pcg32, Pcg32Lanes, Xoshiro128PlusPlus, XoshiroLanes};
+        let sizes = [23usize, 19, 31, 17];
+        let n: usize = sizes.iter().sum();
+        let mut g = Pcg32::new(12, 34);
+        let q = |x: f64| QFormat::Q8_8.quantise(x).unwrap().raw as i16;
+        let unit = |g: &mut Pcg32| (g.next_u32() as f64 / 4_294_967_296.0 - 0.5) * 6.0;
+        let bias: std::vec::Vec<i16> = (0..n).map(|_| q(unit(&mut g))).collect();
+        let part = |i: usize| {
+            sizes
+                .iter()
+                .scan(0, |s, &z| {
+                    *s += z;
+                    Some(*s)
+                })
+                .position(|e| i < e)
+                .unwrap()
+        };
+        let mut edges = std::vec::Vec::new();
+        for i in 0..n {
+            for j in i + 1..n {
+                if part(i) != part(j) && g.next_u32().is_multiple_of(5) {
+                    edges.push((i, j, q(unit(&mut g))));
+                }
+            }
+        }
+        let mut rp = std::vec![0u32; Model::<i16>::row_ptr_len(&sizes)];
+        let (mut col, mut w) = (std::vec![0u16; edges.len()], std::vec![0i16; edges.len()]);
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let model = Model::from_edges(&bias, &sizes, edges.iter().copied(), st, QFormat::Q8_8.lsb()).unwrap();
+        let clamp_bits = [0x0010_2041u32, 0, 1 << 7];
+        let betas = [0.3, 1.0, 2.5];
+        // Q3.8 fields saturate at 4: many fields here exceed it.
+        let field = QFormat::new(3, 8).unwrap();
+        let mut tables = [[0u16; 1 << 13]; 2];
+        for rule in [Rule::HeatBath, Rule::Metropolis] {
+            for (clamp, draws) in [
+                (None, Draws::PerChain),
+                (Some(Clamp::new(&clamp_bits)), Draws::PerChain),
+                (Some(Clamp::new(&clamp_bits)), Draws::PerLane { lanes: 3, map: LaneMap::RoundRobin }),
+            ] {
+                for c in [1usize, 7, 64, 100] {
+                    let streams = draws.streams(c);
+                    let mut rngs = std::vec![Pcg32::new(0, 0); streams];
+                    chain_streams(5, 0, &mut rngs);
+                    let mut start = std::vec![0u8; n * c];
+                    Chains::new(&mut start, n, c).unwrap().randomise(&mut rngs);
+                    let mut words = std::vec![0u64; 2 * streams];
+                    let mut again = std::vec![0u8; n * c];
+                    Chains::new(&mut again, n, c).unwrap().randomise_streams(&mut Pcg32Lanes::new(&mut words, 5, 0));
+                    assert_eq!(again, start);
+                    let [t0, t1] = &mut tables;
+                    let spec = LutSpec { bits: 16, index_frac_bits: 6 };
+                    let mut arith = Fixed::<i16>::new(field, spec, rule, betas[0], t0).unwrap();
+                    let mut want = start.clone();
+                    let mut r = rngs.clone();
+                    for &beta in &betas {
+                        arith.set_beta(beta).unwrap();
+                        reference_sweep(&model, clamp, draws, &mut arith, &mut want, c, &mut r);
+                    }
+                    assert!(c == 1 || arith.saturations() > 0);
+                    let sampler = BlockGibbs::new(model).with_draws(draws);
+                    let sampler = match clamp {
+                        Some(k) => sampler.with_clamp(k),
+                        None => sampler,
+                    };
+                    for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+                        let sampler = sampler.with_isa(isa).unwrap();
+                        for soa in [false, true] {
+                            let mut wide = [0u32; 1 << 13];
+                            let a = Fixed::<i16>::new(field, spec, rule, betas[0], t1).unwrap();
+                            let mut a = if soa { a.with_wide_table(&mut wide) } else { a };
+                            let mut got = start.clone();
+                            let mut chains = Chains::new(&mut got, n, c).unwrap();
+                            let mut fields = std::vec![0i32; sampler.scratch_len(c)];
+                            let mut r = rngs.clone();
+                            let mut words = std::vec![0u64; 2 * streams];
+                            let mut lanes = Pcg32Lanes::new(&mut words, 5, 0);
+                            // `randomise` drew n words from each of the first c streams.
+                            let mut skip = std::vec![0u32; c];
+                            (0..n).for_each(|_| lanes.draw_row(0, &mut skip));
+                            for &beta in &betas {
+                                a.set_beta(beta).unwrap();
+                                if soa {
+                                    sampler.sweep_streams(&mut a, &mut chains, &mut lanes, &mut fields).unwrap();
+                                } else {
+                                    sampler.sweep(&mut a, &mut chains, &mut r, &mut fields).unwrap();
+                                }
+                            }
+                            let what = (rule, clamp.is_some(), draws, c, isa, soa);
+                            assert_eq!(got, want, "{what:?}");
+                            assert_eq!(a.saturations(), arith.saturations(), "{what:?}");
+                        }
+                    }
+                    // xoshiro banks and floats: every path equals the portable one.
+                    let mut xs = std::vec![Xoshiro128PlusPlus::from_u64(0); streams];
+                    Xoshiro128PlusPlus::chain_streams(9, 0, &mut xs);
+                    let fbias: std::vec::Vec<f32> = bias.iter().map(|&b| b as f32 / 256.0).collect();
+                    let fedges = edges.iter().map(|&(i, j, w)| (i, j, w as f32 / 256.0));
+                    let mut rp = std::vec![0u32; Model::<f32>::row_ptr_len(&sizes)];
+                    let (mut col, mut w) = (std::vec![0u16; edges.len()], std::vec![0f32; edges.len()]);
+                    let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+                    let fmodel = Model::from_edges(&fbias, &sizes, fedges, st, 1.0).unwrap();
+                    let mut fixed_out = std::vec::Vec::new();
+                    let mut float_out = std::vec::Vec::new();
+                    for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+                        let mut got = start.clone();
+                        let mut chains = Chains::new(&mut got, n, c).unwrap();
+                        let mut xw = std::vec![0u32; 4 * streams];
+                        let mut lanes = XoshiroLanes::new(&mut xw, 9, 0);
+                        let mut x = xs.clone();
+                        let mut a = Fixed::<i16>::new(field, spec, rule, 1.0, t1).unwrap();
+                        let s = BlockGibbs::new(model).with_draws(draws).with_isa(isa).unwrap();
+                        let mut fields = std::vec![0i32; s.scratch_len(c)];
+                        s.sweep_streams(&mut a, &mut chains, &mut lanes, &mut fields).unwrap();
+                        s.sweep(&mut a, &mut chains, &mut x, &mut fields).unwrap();
+                        fixed_out.push(got);
+                        let mut got = start.clone();
+                        let mut chains = Chains::new(&mut got, n, c).unwrap();
+                        let mut af = Float::<f32>::new(0.7, rule).unwrap();
+                        let s = BlockGibbs::new(fmodel).with_draws(draws).with_isa(isa).unwrap();
+                        let mut fields = std::vec![0f32; s.scratch_len(c)];
+                        let mut x = xs.clone();
+                        s.sweep(&mut af, &mut chains, &mut x, &mut fields).unwrap();
+                        s.sweep(&mut af, &mut chains, &mut x, &mut fields).unwrap();
+                        float_out.push(got);
+                    }
+                    assert!(fixed_out.windows(2).all(|p| p[0] == p[1]));
+                    assert!(float_out.windows(2).all(|p| p[0] == p[1]));
+                }
+            }
+        }
     }
 
     #[test]

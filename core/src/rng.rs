@@ -7,10 +7,132 @@
 //!   32-bit words, shifts, rotations and xors, one full word per draw. Chains are spaced
 //!   2^64 draws apart with [`Xoshiro128PlusPlus::jump`]. (A one-bit-shift LFSR is not offered:
 //!   consecutive words of it share 31 bits, so successive draws are strongly correlated.)
+//!
+//! The sweep kernel draws a *row* at a time, one word from each of consecutive streams
+//! ([`Streams`]). A slice of generators is a row source; so are [`Pcg32Lanes`] and
+//! [`XoshiroLanes`], the same generators stored as structure of arrays (one array per state
+//! word, chains innermost) so that a row is one vector loop. They produce exactly the words
+//! of the per-chain generators (tested below).
 
 use rand_core::{impls, RngCore, SeedableRng};
 
 pub use rand_pcg::Pcg32;
+
+/// Random streams drawn a row at a time.
+pub trait Streams {
+    /// Number of streams.
+    fn count(&self) -> usize;
+    /// `out[k]` = the next word of stream `first + k`. Every stream in the row advances once.
+    fn draw_row(&mut self, first: usize, out: &mut [u32]);
+}
+
+impl<R: RngCore> Streams for [R] {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
+    fn draw_row(&mut self, first: usize, out: &mut [u32]) {
+        for (o, r) in out.iter_mut().zip(&mut self[first..]) {
+            *o = r.next_u32();
+        }
+    }
+}
+
+const PCG_MUL: u64 = 6_364_136_223_846_793_005;
+
+/// [`Pcg32`] streams as structure of arrays in caller storage: `words[..n]` the LCG states,
+/// `words[n..]` the increments. Stream `c` equals `Pcg32::new(seed, first_chain + c)`.
+#[derive(Debug)]
+pub struct Pcg32Lanes<'s> {
+    state: &'s mut [u64],
+    inc: &'s mut [u64],
+}
+
+impl<'s> Pcg32Lanes<'s> {
+    /// The chain streams of `seed` (as [`chain_streams`]), `words.len() / 2` of them.
+    pub fn new(words: &'s mut [u64], seed: u64, first_chain: u64) -> Self {
+        let n = words.len() / 2;
+        let (state, inc) = words[..2 * n].split_at_mut(n);
+        for (c, (s, i)) in state.iter_mut().zip(inc.iter_mut()).enumerate() {
+            // rand_pcg's `new`: increment = 2 stream + 1, state = (seed + increment) stepped once.
+            *i = ((first_chain + c as u64) << 1) | 1;
+            *s = seed.wrapping_add(*i).wrapping_mul(PCG_MUL).wrapping_add(*i);
+        }
+        Self { state, inc }
+    }
+}
+
+impl Streams for Pcg32Lanes<'_> {
+    fn count(&self) -> usize {
+        self.state.len()
+    }
+
+    #[inline(always)]
+    fn draw_row(&mut self, first: usize, out: &mut [u32]) {
+        let n = out.len();
+        let (state, inc) = (&mut self.state[first..first + n], &self.inc[first..first + n]);
+        for ((o, s), &i) in out.iter_mut().zip(state).zip(inc) {
+            let old = *s;
+            *s = old.wrapping_mul(PCG_MUL).wrapping_add(i);
+            let xsh = (((old >> 18) ^ old) >> 27) as u32;
+            *o = xsh.rotate_right((old >> 59) as u32);
+        }
+    }
+}
+
+/// [`Xoshiro128PlusPlus`] streams as structure of arrays in caller storage: state word `w`
+/// of stream `c` at `words[w * n + c]`, `n = words.len() / 4`.
+#[derive(Debug)]
+pub struct XoshiroLanes<'s> {
+    s: [&'s mut [u32]; 4],
+}
+
+impl<'s> XoshiroLanes<'s> {
+    /// The chain streams of `seed` (as [`Xoshiro128PlusPlus::chain_streams`]).
+    pub fn new(words: &'s mut [u32], seed: u64, first_chain: u64) -> Self {
+        let n = words.len() / 4;
+        let mut g = Xoshiro128PlusPlus::from_u64(seed);
+        for _ in 0..first_chain {
+            g.jump();
+        }
+        for c in 0..n {
+            for w in 0..4 {
+                words[w * n + c] = g.s[w];
+            }
+            g.jump();
+        }
+        let (s0, rest) = words[..4 * n].split_at_mut(n);
+        let (s1, rest) = rest.split_at_mut(n);
+        let (s2, s3) = rest.split_at_mut(n);
+        Self { s: [s0, s1, s2, s3] }
+    }
+}
+
+impl Streams for XoshiroLanes<'_> {
+    fn count(&self) -> usize {
+        self.s[0].len()
+    }
+
+    #[inline(always)]
+    fn draw_row(&mut self, first: usize, out: &mut [u32]) {
+        let n = out.len();
+        let [s0, s1, s2, s3] = &mut self.s;
+        let (s0, s1) = (&mut s0[first..first + n], &mut s1[first..first + n]);
+        let (s2, s3) = (&mut s2[first..first + n], &mut s3[first..first + n]);
+        for k in 0..n {
+            let (a, b, c, d) = (s0[k], s1[k], s2[k], s3[k]);
+            out[k] = a.wrapping_add(d).rotate_left(7).wrapping_add(a);
+            let c = c ^ a;
+            let d = d ^ b;
+            s1[k] = b ^ c;
+            s0[k] = a ^ d;
+            s2[k] = c ^ (b << 9);
+            s3[k] = d.rotate_left(11);
+        }
+    }
+}
 
 /// Fill `rngs` with chain streams of `seed`: `rngs[c] = Pcg32::new(seed, first_chain + c)`.
 pub fn chain_streams(seed: u64, first_chain: u64, rngs: &mut [Pcg32]) {
@@ -145,6 +267,29 @@ mod tests {
         for e in expected {
             assert_eq!(g.next_u32(), e);
         }
+    }
+
+    /// The structure-of-arrays banks draw exactly the per-chain generators' words.
+    #[test]
+    fn lanes_equal_per_chain_generators() {
+        let mut pcg: [Pcg32; 5] = core::array::from_fn(|_| Pcg32::new(0, 0));
+        chain_streams(99, 3, &mut pcg);
+        let mut words = [0u64; 10];
+        let mut lanes = Pcg32Lanes::new(&mut words, 99, 3);
+        let mut x = [Xoshiro128PlusPlus::from_u64(0), Xoshiro128PlusPlus::from_u64(0), Xoshiro128PlusPlus::from_u64(0)];
+        Xoshiro128PlusPlus::chain_streams(5, 2, &mut x);
+        let mut xw = [0u32; 12];
+        let mut xl = XoshiroLanes::new(&mut xw, 5, 2);
+        let (mut a, mut b) = ([0u32; 5], [0u32; 5]);
+        for _ in 0..100 {
+            pcg.draw_row(1, &mut a[..4]);
+            lanes.draw_row(1, &mut b[..4]);
+            assert_eq!(a, b);
+            x.draw_row(0, &mut a[..3]);
+            xl.draw_row(0, &mut b[..3]);
+            assert_eq!(a, b);
+        }
+        assert_eq!((lanes.count(), xl.count()), (5, 3));
     }
 
     #[test]

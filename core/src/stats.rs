@@ -6,7 +6,7 @@
 //! Welford's update ([`Welford`]), numerically stable over long runs.
 
 use crate::gibbs::Chains;
-use crate::model::{Model, Weight};
+use crate::model::{Block, Model, Weight};
 
 /// Running mean and variance (Welford, 1962).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -35,6 +35,19 @@ impl Welford {
         self.mean
     }
 
+    /// Fold in the observations of `other` (Chan, Golub and LeVeque's pairwise update), as
+    /// if they had been pushed after this one's.
+    pub fn merge(&mut self, other: &Welford) {
+        if other.n == 0 {
+            return;
+        }
+        let n = self.n + other.n;
+        let d = other.mean - self.mean;
+        self.mean += d * (other.n as f64 / n as f64);
+        self.m2 += other.m2 + d * d * (self.n as f64 * other.n as f64 / n as f64);
+        self.n = n;
+    }
+
     /// Unbiased sample variance (0 with fewer than 2 observations).
     pub fn variance(&self) -> f64 {
         if self.n > 1 {
@@ -52,11 +65,60 @@ pub fn magnetisation(chains: &Chains<'_>, c: usize) -> f64 {
     (2.0 * ones as f64 - n as f64) / n as f64
 }
 
+/// [`magnetisation`] of every chain into `out` (one entry per chain), reading the state
+/// once, unit by unit, chains innermost (a vector loop; the same values).
+pub fn magnetisations(chains: &Chains<'_>, out: &mut [f64]) {
+    let (n, c) = (chains.num_units(), chains.num_chains());
+    let out = &mut out[..c];
+    out.fill(0.0);
+    for row in chains.state().chunks_exact(c) {
+        for (m, &z) in out.iter_mut().zip(row) {
+            *m += z as f64;
+        }
+    }
+    for m in out {
+        *m = (2.0 * *m - n as f64) / n as f64;
+    }
+}
+
+/// Up to 64 chains' values of one unit (bytes 0/1) as bits: chain `k` at bit `k`.
+#[inline(always)]
+fn pack(row: &[u8]) -> u64 {
+    let mut word = 0u64;
+    let mut bytes = row.chunks_exact(8);
+    for (t, b) in bytes.by_ref().enumerate() {
+        let x = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        // Bit 0 of byte j lands on bit 56 + j: the partial products do not overlap.
+        word |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * t);
+    }
+    let done = row.len() - bytes.remainder().len();
+    for (k, &z) in bytes.remainder().iter().enumerate() {
+        word |= ((z & 1) as u64) << (done + k);
+    }
+    word
+}
+
+/// Subtract `w` from `e[k]` for every set bit `k` of `mask`: a masked vector subtraction
+/// over 64 lanes (the lanes whose bit is clear are left exactly as they are).
+#[inline(always)]
+fn subtract_where(e: &mut [f64; 64], mask: u64, w: f64) {
+    for (k, ek) in e.iter_mut().enumerate() {
+        let on = (mask >> k) & 1 != 0;
+        *ek = if on { *ek - w } else { *ek };
+    }
+}
+
 /// Unit means, edge second moments, energy and magnetisation, in caller storage.
+///
+/// Recording packs up to 64 chains of a unit into one word: a unit count is a popcount, an
+/// edge count the popcount of an AND, and a chain's energy subtracts only the terms that are
+/// on (a masked vector subtraction), in the same order as the byte-wise sum it replaces, so
+/// the energies are the same floating-point numbers.
 #[derive(Debug)]
 pub struct Moments<'s> {
     unit_ones: &'s mut [u64],
     edge_ones: &'s mut [u64],
+    packed: &'s mut [u64],
     samples: u64,
     energy: Welford,
     magnetisation: Welford,
@@ -64,16 +126,28 @@ pub struct Moments<'s> {
 
 impl<'s> Moments<'s> {
     /// Counters for a model with `unit_ones.len()` units and `edge_ones.len()` edge slots
-    /// (both zeroed here).
-    pub fn new(unit_ones: &'s mut [u64], edge_ones: &'s mut [u64]) -> Self {
+    /// (both zeroed here), and `packed` scratch of one word per unit for bit-packed
+    /// recording (an empty `packed` records byte by byte, the slower reference).
+    pub fn new(unit_ones: &'s mut [u64], edge_ones: &'s mut [u64], packed: &'s mut [u64]) -> Self {
         unit_ones.fill(0);
         edge_ones.fill(0);
-        Self { unit_ones, edge_ones, samples: 0, energy: Welford::default(), magnetisation: Welford::default() }
+        Self { unit_ones, edge_ones, packed, samples: 0, energy: Welford::default(), magnetisation: Welford::default() }
     }
 
     /// Record the current state of every chain as one sample each. The model must be the one
     /// the counters were sized for (units and slots).
     pub fn record<W: Weight>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
+        if self.packed.len() < chains.num_units() {
+            return self.record_bytes(model, chains);
+        }
+        crate::gibbs::Isa::detect().run(
+            #[inline(always)]
+            || self.record_rows(model, chains),
+        )
+    }
+
+    /// The byte-wise reference: every chain, unit and edge, chains innermost.
+    fn record_bytes<W: Weight>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
         let c = chains.num_chains();
         let z = chains.state();
         for (i, ones) in self.unit_ones.iter_mut().enumerate() {
@@ -111,6 +185,67 @@ impl<'s> Moments<'s> {
         self.samples += c as u64;
     }
 
+    #[inline(always)]
+    fn record_rows<W: Weight>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
+        let (n, c) = (chains.num_units(), chains.num_chains());
+        let z = chains.state();
+        let bias = model.bias();
+        let packed = &mut self.packed[..n];
+        let edge_ones = &mut *self.edge_ones;
+        for start in (0..c).step_by(64) {
+            let width = (c - start).min(64);
+            let mut e = [0.0f64; 64];
+            let mut ones = [0u32; 64];
+            for (i, word) in packed.iter_mut().enumerate() {
+                let row = &z[i * c + start..][..width];
+                *word = pack(row);
+                for (o, &b) in ones.iter_mut().zip(row) {
+                    *o += b as u32;
+                }
+            }
+            for ((count, &word), &b) in self.unit_ones.iter_mut().zip(&*packed).zip(bias) {
+                *count += word.count_ones() as u64;
+                subtract_where(&mut e, word, b.to_f64());
+            }
+            // The edges in `for_each_edge` order, whose slots are consecutive; written out
+            // here so that the loop is compiled for the dispatched instruction set.
+            let mut slot = 0;
+            let mut edge = |i: usize, j: usize, w: W| {
+                let both = packed[i] & packed[j];
+                edge_ones[slot] += both.count_ones() as u64;
+                subtract_where(&mut e, both, w.to_f64());
+                slot += 1;
+            };
+            for p in 0..model.num_partitions() {
+                for q in p + 1..model.num_partitions() {
+                    let (sp, sq) = (model.range(p).start, model.range(q).start);
+                    match model.block(p, q) {
+                        None => {}
+                        Some(Block::Dense(d)) => {
+                            let cols = model.size(q);
+                            for (at, &w) in d.weight.iter().enumerate() {
+                                edge(sp + at / cols, sq + at % cols, w);
+                            }
+                        }
+                        Some(Block::Sparse(sb)) => {
+                            for r in 0..model.size(p) {
+                                let span = sb.row_ptr[r] as usize..sb.row_ptr[r + 1] as usize;
+                                for (&col, &w) in sb.col[span.clone()].iter().zip(&sb.weight[span]) {
+                                    edge(sp + r, sq + col as usize, w);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (&ek, &o) in e.iter().zip(&ones).take(width) {
+                self.energy.push(ek * model.scale());
+                self.magnetisation.push((2.0 * o as f64 - n as f64) / n as f64);
+            }
+        }
+        self.samples += c as u64;
+    }
+
     /// Samples recorded.
     pub fn num_samples(&self) -> u64 {
         self.samples
@@ -124,6 +259,16 @@ impl<'s> Moments<'s> {
     /// ⟨z_i z_j⟩ of edge slot `slot`.
     pub fn edge_moment(&self, slot: usize) -> f64 {
         self.edge_ones[slot] as f64 / self.samples.max(1) as f64
+    }
+
+    /// Times unit `i` was 1, over all samples.
+    pub fn unit_counts(&self) -> &[u64] {
+        self.unit_ones
+    }
+
+    /// Times both ends of each edge slot were 1, over all samples.
+    pub fn edge_counts(&self) -> &[u64] {
+        self.edge_ones
     }
 
     /// Energy mean and variance over samples.
@@ -149,5 +294,70 @@ mod tests {
         }
         assert_eq!(w.mean(), 5.0);
         assert!((w.variance() - 32.0 / 7.0).abs() < 1e-12);
+        let (mut a, mut b) = (Welford::default(), Welford::default());
+        for x in [2.0, 4.0, 4.0] {
+            a.push(x);
+        }
+        for x in [4.0, 5.0, 5.0, 7.0, 9.0] {
+            b.push(x);
+        }
+        a.merge(&b);
+        a.merge(&Welford::default());
+        assert_eq!((a.count(), a.mean()), (8, 5.0));
+        assert!((a.variance() - 32.0 / 7.0).abs() < 1e-12);
+    }
+
+    /// The packed recording gives the byte-wise counts, the model's energies (same
+    /// floating-point sums) and magnetisations, for ragged chain counts.
+    #[test]
+    fn record_matches_bytewise_moments() {
+        use crate::model::SparseStorage;
+        use rand_core::RngCore;
+        let sizes = [5usize, 6, 4];
+        let n = 15;
+        let bias: std::vec::Vec<f64> = (0..n).map(|i| 0.37 * i as f64 - 2.0).collect();
+        let edges: std::vec::Vec<(usize, usize, f64)> =
+            (0..5).flat_map(|i| (5..15).map(move |j| (i, j, 0.1 * (i * j) as f64 - 1.3))).collect();
+        let mut rp = std::vec![0u32; Model::<f64>::row_ptr_len(&sizes)];
+        let (mut col, mut w) = (std::vec![0u16; edges.len()], std::vec![0f64; edges.len()]);
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let model = Model::from_edges(&bias, &sizes, edges.iter().copied(), st, 0.5).unwrap();
+        let mut g = crate::rng::Xoshiro128PlusPlus::from_u64(3);
+        for c in [1usize, 63, 64, 130] {
+            let mut state: std::vec::Vec<u8> = (0..n * c).map(|_| (g.next_u32() >> 31) as u8).collect();
+            let chains = Chains::new(&mut state, n, c).unwrap();
+            let (mut u, mut e, mut p) = (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
+            let mut m = Moments::new(&mut u, &mut e, &mut p);
+            m.record(&model, &chains);
+            let (mut u2, mut e2) = (std::vec![0u64; n], std::vec![0u64; model.num_slots()]);
+            let mut bytes = Moments::new(&mut u2, &mut e2, &mut []);
+            bytes.record(&model, &chains);
+            assert_eq!((m.energy(), m.magnetisation()), (bytes.energy(), bytes.magnetisation()));
+            assert_eq!((m.unit_counts(), m.edge_counts()), (bytes.unit_counts(), bytes.edge_counts()));
+            let mut energy = Welford::default();
+            let mut mag = Welford::default();
+            let mut mags = std::vec![0.0; c];
+            magnetisations(&chains, &mut mags);
+            for (k, &mk) in mags.iter().enumerate() {
+                // The byte-wise order: biases, then edges, each term times z.
+                let mut ek = 0.0f64;
+                for (i, &b) in bias.iter().enumerate() {
+                    ek -= b * chains.get(i, k) as f64;
+                }
+                model.for_each_edge(|_, i, j, w| ek -= w * (chains.get(i, k) & chains.get(j, k)) as f64);
+                energy.push(ek * 0.5);
+                mag.push(magnetisation(&chains, k));
+                assert_eq!(mk, magnetisation(&chains, k));
+            }
+            assert_eq!((m.energy(), m.magnetisation()), (energy, mag));
+            for i in 0..n {
+                let ones: u64 = (0..c).map(|k| chains.get(i, k) as u64).sum();
+                assert_eq!(m.unit_counts()[i], ones);
+            }
+            model.for_each_edge(|slot, i, j, _| {
+                let both: u64 = (0..c).map(|k| (chains.get(i, k) & chains.get(j, k)) as u64).sum();
+                assert_eq!(m.edge_counts()[slot], both);
+            });
+        }
     }
 }

@@ -79,7 +79,7 @@ fn zephyr_ones(seed: u64) -> Option<u64> {
     let mut fields = [0i32; PER];
     let sampler = BlockGibbs::new(model);
     let (mut unit_ones, mut edge_ones) = ([0u64; N], [0u64; E]);
-    let mut moments = Moments::new(&mut unit_ones, &mut edge_ones);
+    let mut moments = Moments::new(&mut unit_ones, &mut edge_ones, &mut []);
     for _ in 0..10 {
         sampler.sweep(&mut arith, &mut chains, &mut rngs, &mut fields).ok()?;
         moments.record(&model, &chains);
