@@ -1,0 +1,24 @@
+//! calo4p-fpga-sim: a cycle-level model of a Boltzmann-machine sampling accelerator that
+//! samples bit-exactly with `calo4p-core`.
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`config`] | hardware configurations (lanes, adder width, latencies, memories, clock), JSON presets, checks that name the parameter |
+//! | [`accelerator`] | the simulator: lanes, adder trees, pipeline, memories and colour phases performing every update with core's arithmetic and xoshiro128++, and counting cycles; the partitioned multi-device mode |
+//! | [`resources`] | LUT, flip-flop, DSP and block-RAM estimates with their formulas |
+//! | [`kat`] | known-answer vectors (draws, fields, table entries, states) in a hex file an RTL testbench can read |
+//!
+//! The contract with core: for the same model, seed and lane mapping, [`Accelerator::sweep`]
+//! produces the states of core's `BlockGibbs` with `Draws::PerLane`, sweep by sweep
+//! (`tests/bit_exact.rs`). Stream `g*C + c` of xoshiro128++ (the seed's generator jumped
+//! that many times) belongs to chain c on global lane g.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod accelerator;
+pub mod config;
+pub mod kat;
+pub mod resources;
+
+pub use accelerator::{Accelerator, Cycles, Layout, MemoryNeeds, Rates, SimError, Update};
+pub use config::{ConfigError, HwConfig};
