@@ -15,7 +15,7 @@
 //! | per pair | row lengths (u16 per row of p), columns (u16), weights (w each) |
 //! | 4 | FNV-1a 32 of everything before it |
 //!
-//! Parsing is checked like [`crate::json`]: magic, version, widths, lengths, checksum, then
+//! Parsing is checked like the JSON parser (`json`): magic, version, widths, lengths, checksum, then
 //! the CSR itself through [`Model::new`]; a short buffer or a flipped bit is an error, never
 //! a panic. The 1208-unit Z(6,4) model at Q8.8 takes 50121 bytes in this form.
 
@@ -241,7 +241,12 @@ pub fn parse<'a, W: RawWeight>(
         *e = rd.u32("entries")? as usize;
     }
     let n: usize = sizes.iter().sum();
-    let edges: usize = nnz.iter().sum();
+    // Checked: 28 blocks of up to 2^32 - 1 entries overflow a 32-bit usize (a device's).
+    let edges = nnz.iter().try_fold(0usize, |sum, &e| sum.checked_add(e)).ok_or(CompactError::Capacity {
+        field: "col",
+        needed: usize::MAX,
+        capacity: storage.col.len(),
+    })?;
     let rp_len = Model::<W>::row_ptr_len(sizes);
     let CompactStorage { bias, row_ptr, col, weight } = storage;
     for (field, needed, capacity) in [

@@ -1,6 +1,6 @@
 //! The model interchange JSON, parsed with serde-json-core into caller-owned buffers.
 //!
-//! Layout (see `shared/reference/README.md`): `partition[i]`, `bias[i]`,
+//! Layout (see `tests/fixtures/README.md`): `partition[i]`, `bias[i]`,
 //! `edges: [[i, j, W_ij], ...]`, optional `qubits[i]` and `zephyr: {m, t}`; other fields are
 //! ignored. Units must be ordered by partition (the layout [`crate::model`] requires).
 //!
@@ -118,7 +118,17 @@ pub enum ParseError {
         /// Edge.
         edge: usize,
     },
+    /// Arrays and objects nested deeper than [`MAX_DEPTH`]; refused before parsing, since
+    /// the parser recurses once per level (a deep file would overflow the stack).
+    TooDeep {
+        /// Byte offset of the bracket that goes one level too deep.
+        offset: usize,
+    },
 }
+
+/// Deepest nesting of arrays and objects a model file may have (its layout needs 3; the rest
+/// is room for ignored fields), small enough for a microcontroller's stack.
+pub const MAX_DEPTH: usize = 16;
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -147,6 +157,9 @@ impl fmt::Display for ParseError {
                 write!(f, "`partition[{index}]` is lower than the unit before it: units must be ordered by partition")
             }
             Self::NegativeIndex { edge } => write!(f, "`edges[{edge}]` has a negative unit index"),
+            Self::TooDeep { offset } => {
+                write!(f, "arrays and objects nested more than {MAX_DEPTH} deep (at byte {offset})")
+            }
         }
     }
 }
@@ -310,6 +323,33 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
     }
 }
 
+/// The offset of the first bracket nested deeper than [`MAX_DEPTH`], outside strings.
+fn too_deep(json: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (at, &c) in json.iter().enumerate() {
+        if in_string {
+            match (escaped, c) {
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(at);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// True when the text holds a bare NaN or Infinity token outside strings (Python writes them).
 fn has_non_finite_literal(json: &[u8]) -> bool {
     let mut in_string = false;
@@ -332,6 +372,9 @@ fn has_non_finite_literal(json: &[u8]) -> bool {
 
 /// Parse a model file into `buf`.
 pub fn parse_model(json: &[u8], mut buf: ModelBuffers<'_>) -> Result<ParsedModel, ParseError> {
+    if let Some(offset) = too_deep(json) {
+        return Err(ParseError::TooDeep { offset });
+    }
     let cursor = Cursor::default();
     let mut de = serde_json_core::de::Deserializer::new(json, None);
     let result = de::Deserializer::deserialize_map(&mut de, Top { cursor: &cursor, buf: &mut buf })
@@ -425,5 +468,19 @@ mod tests {
             parse(r#"{"partition": [0, 1], "bias": "x", "edges": []}"#).err(),
             Some(ParseError::Syntax { .. })
         ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        // 200,000 levels in an ignored field overflowed the stack (issue 11).
+        let deep = "[".repeat(200_000) + &"]".repeat(200_000);
+        let json = std::format!(r#"{{"partition": [0], "bias": [0], "edges": [], "x": {deep}}}"#);
+        let Err(ParseError::TooDeep { offset }) = parse(&json) else { panic!("not refused") };
+        assert_eq!(&json[offset - 1..offset + 1], "[[");
+        let (open, close) = ("[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        let ok = std::format!(
+            r#"{{"partition": [0], "bias": [0], "edges": [], "x": {open}{close}, "s": "[[[[[[[[[[[[[[[[[["}}"#
+        );
+        assert!(parse(&ok).is_ok());
     }
 }

@@ -46,6 +46,19 @@ fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str> {
 
 /// Parse `.npy` bytes.
 pub fn parse(bytes: &[u8]) -> Result<Array> {
+    let (shape, data) = parse_map(bytes, |_, v| Ok(v))?;
+    Ok(Array { shape, data })
+}
+
+/// Read a `.npy` file, converting each value as it is read (`f(index, value)`, C order): large
+/// sample files need not be held as f64. Errors of `f` are returned with the file's name.
+pub fn read_map<T>(path: &Path, f: impl FnMut(usize, f64) -> Result<T>) -> Result<(Vec<usize>, Vec<T>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_map(&bytes, f).with_context(|| format!("{}: not a readable .npy array", path.display()))
+}
+
+/// Parse `.npy` bytes into the shape and `f(index, value)` of every value in C order.
+pub fn parse_map<T>(bytes: &[u8], mut f: impl FnMut(usize, f64) -> Result<T>) -> Result<(Vec<usize>, Vec<T>)> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         bail!("missing the \\x93NUMPY magic");
     }
@@ -72,7 +85,7 @@ pub fn parse(bytes: &[u8]) -> Result<Array> {
     if shape.is_empty() || shape.len() > 2 {
         bail!("expected a 1-D or 2-D array, found shape {shape:?}");
     }
-    let count: usize = shape.iter().product();
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     let body = &bytes[start + len..];
     let (size, read): (usize, fn(&[u8]) -> f64) = match descr {
         "|u1" | "|b1" => (1, |b| b[0] as f64),
@@ -85,10 +98,13 @@ pub fn parse(bytes: &[u8]) -> Result<Array> {
         "<f8" => (8, |b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
         other => bail!("unsupported dtype '{other}'"),
     };
-    if body.len() != count * size {
-        bail!("data holds {} bytes, shape {shape:?} of '{descr}' needs {}", body.len(), count * size);
+    let needed = count.and_then(|n| n.checked_mul(size));
+    if needed != Some(body.len()) {
+        let needed = needed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+        bail!("data holds {} bytes, shape {shape:?} of '{descr}' needs {needed}", body.len());
     }
-    Ok(Array { shape, data: body.chunks_exact(size).map(read).collect() })
+    let data = body.chunks_exact(size).enumerate().map(|(k, b)| f(k, read(b))).collect::<Result<_>>()?;
+    Ok((shape, data))
 }
 
 #[cfg(test)]
