@@ -1,16 +1,27 @@
-//! The built-in demonstration: a 7x7x7x7 Zephyr model from a fixed seed, sampled by float
-//! and fixed-point block Gibbs, compared with its exact moments; then the fixed-point bias
+//! The built-in demonstration: the reference 7x7x7x7 Zephyr model
+//! (`rbm_7x7x7x7_seed20250131`, built in: [`REFERENCE_MODEL`]), sampled by float and
+//! fixed-point block Gibbs, compared with its exact moments; then the fixed-point bias
 //! decomposed into weight quantisation and table resolution on a 16-unit model.
 
 use crate::exact::exact;
+use crate::model_file::ModelFile;
 use crate::report::print_table;
 use crate::sample::{run, Engine, FixedSettings, SampleConfig};
 use crate::statistics::Statistics;
 use crate::topology::{random_model, Selection};
 use crate::validation::precision::{decompose, rows, smallest_meeting, PrecisionConfig, HEADER};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use calo4p_core::QFormat;
 use std::time::Instant;
+
+/// The reference model `rbm_7x7x7x7_seed20250131.json`, byte for byte the file the tests
+/// read from `tests/fixtures/reference/models/` (its exact answers, ln Z included, are there).
+pub const REFERENCE_MODEL: &str = include_str!("models/rbm_7x7x7x7_seed20250131.json");
+
+/// [`REFERENCE_MODEL`], parsed.
+pub fn reference_model() -> Result<ModelFile> {
+    ModelFile::parse(REFERENCE_MODEL.as_bytes()).context("built-in model rbm_7x7x7x7_seed20250131.json")
+}
 
 /// Largest |a - b| and root mean square of the differences.
 pub fn max_rms(a: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -43,8 +54,8 @@ pub fn deviation(s: &Statistics, exact: &Statistics) -> [f64; 5] {
 
 /// Run the demo, printing a table.
 pub fn run_demo(progress: bool) -> Result<()> {
-    let model = random_model(1, 4, 7, 20250131, 1.0, Selection::First)?;
-    println!("calo4p demo: {}", model.description);
+    let model = reference_model()?;
+    println!("calo4p demo: rbm_7x7x7x7_seed20250131, {}", model.description);
     println!(
         "{} units, {} edges; sampling 1000 chains x 200 recorded sweeps (after 100 burn-in) per engine\n",
         model.num_units(),
@@ -115,5 +126,8 @@ pub fn run_demo(progress: bool) -> Result<()> {
             s.format, s.lut_bits
         );
     }
+    // Issue 15: the VAE with this prior, trained and scored (cargo feature `vae`).
+    #[cfg(feature = "vae")]
+    crate::vae::demo::demo(std::path::Path::new("calo4p-demo"), progress)?;
     Ok(())
 }

@@ -90,6 +90,20 @@ pub fn exact(model: &ModelFile, beta: f64) -> Result<Exact> {
 /// Exact moments, with the full n x n second-moment matrix when `pairwise` (n² work per
 /// enumerated state).
 pub fn exact_with(model: &ModelFile, beta: f64, pairwise: bool) -> Result<Exact> {
+    exact_observed(model, beta, pairwise, &mut |_, _| {})
+}
+
+/// How often [`exact_observed`] reports progress, in enumerated states.
+pub const PROGRESS_STEP: u64 = 1 << 16;
+
+/// [`exact_with`], calling `progress(states done, states in all)` every [`PROGRESS_STEP`]
+/// states and once at the end (2^[`enumerated_units`] states in all).
+pub fn exact_observed(
+    model: &ModelFile,
+    beta: f64,
+    pairwise: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Exact> {
     let n = model.num_units();
     let rest = enumerated_units(model);
     if rest.len() > MAX_ENUMERATED {
@@ -135,6 +149,9 @@ pub fn exact_with(model: &ModelFile, beta: f64, pairwise: bool) -> Result<Exact>
     let mut value = vec![0.0; n];
     let states = 1u64 << rest.len();
     for g in 0..states {
+        if g.is_multiple_of(PROGRESS_STEP) {
+            progress(g, states);
+        }
         if g > 0 {
             let k = g.trailing_zeros() as usize;
             let d = if z[k] == 0 { 1.0 } else { -1.0 };
@@ -202,6 +219,7 @@ pub fn exact_with(model: &ModelFile, beta: f64, pairwise: bool) -> Result<Exact>
             *s += w * v(e.i) * v(e.j);
         }
     }
+    progress(states, states);
     let energy_mean = sum_e / total;
     let second_moment = pairwise.then(|| {
         let mut m = vec![0.0; n * n];

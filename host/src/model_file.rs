@@ -52,6 +52,14 @@ impl ModelFile {
     /// Read and validate a model file; errors name the file and the field.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read model file {}", path.display()))?;
+        if bytes.starts_with(b"C4PQ") {
+            anyhow::bail!(
+                "model file {}: this is core's compact binary form (magic C4PQ), written by `calo4p model quantise` \
+                 for devices (firmware, fpga-sim), not the model JSON. Give the JSON model here; the fixed-point \
+                 engine quantises it the same way (`--engine fixed --format Qm.n`)",
+                path.display()
+            );
+        }
         Self::parse(&bytes).with_context(|| format!("model file {}", path.display()))
     }
 

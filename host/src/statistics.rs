@@ -2,7 +2,7 @@
 //!
 //! `{"mean": [...], "edge_second_moment": [[i, j, v], ...], "energy_mean": x,
 //! "num_samples": n, ...}`, edges in the model file's order. The exact reference files of
-//! `shared/reference/models/*.exact.json` have the same layout (with `ln_z`).
+//! `tests/fixtures/reference/models/*.exact.json` have the same layout (with `ln_z`).
 
 use crate::model_file::ModelFile;
 use anyhow::{bail, Context, Result};

@@ -8,7 +8,7 @@ use rand_core::RngCore;
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The JSON that `calo4p zephyr` prints: the layout of `shared/reference/zephyr/*.json`.
+/// The JSON that `calo4p zephyr` prints: the layout of `tests/fixtures/reference/zephyr/*.json`.
 #[derive(Serialize)]
 pub struct ZephyrJson {
     /// m.

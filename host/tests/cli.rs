@@ -8,7 +8,7 @@ fn calo4p(args: &[&str]) -> Output {
 }
 
 fn reference(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/")).join(rel)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/reference/")).join(rel)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -28,7 +28,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn zephyr_matches_dwave_networkx() {
     for (m, t) in [(1, 4), (2, 4), (6, 4)] {
-        let out = calo4p(&["zephyr", "--m", &m.to_string(), "--t", &t.to_string()]);
+        let out = calo4p(&["zephyr", "--zephyr", &format!("{m},{t}")]);
         assert!(out.status.success(), "{}", stderr(&out));
         let got = json(&out.stdout);
         let want = json(&std::fs::read(reference(&format!("zephyr/zephyr_{m}_{t}.json"))).unwrap());
@@ -136,6 +136,8 @@ fn every_command_has_help() {
         &["--help"][..],
         &["sample", "--help"],
         &["exact", "--help"],
+        &["anneal", "--help"],
+        &["completions", "--help"],
         &["zephyr", "--help"],
         &["model", "random", "--help"],
         &["model", "quantise", "--help"],
@@ -193,7 +195,7 @@ fn validate_exit_status_follows_the_tolerance() {
     let ok = calo4p(&["validate", "--model", m, "--samples", s, "--tolerance", "0.05", "--max-z", "6"]);
     assert!(ok.status.success(), "{}", stderr(&ok));
     let fail = calo4p(&["validate", "--model", m, "--samples", s, "--tolerance", "1e-5"]);
-    assert!(!fail.status.success());
+    assert_eq!(fail.status.code(), Some(1), "a failed check");
     assert!(stderr(&fail).contains("validation failed"), "{}", stderr(&fail));
     let nan = calo4p(&["validate", "--model", m, "--samples", s, "--tolerance", "abc"]);
     assert!(!nan.status.success() && stderr(&nan).contains("--tolerance"), "{}", stderr(&nan));
@@ -215,5 +217,196 @@ fn validate_exit_status_follows_the_tolerance() {
     assert!(c["frobenius"]["all"].as_f64().unwrap() > 0.0 && c["z_max"].as_f64().unwrap() < 6.0);
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Frobenius"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Run `calo4p` in `dir`, with `stdin` closed.
+fn calo4p_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_calo4p")).args(args).current_dir(dir).output().expect("calo4p runs")
+}
+
+#[test]
+fn out_dash_is_standard_output() {
+    let dir = scratch("dash");
+    let z = calo4p_in(&dir, &["zephyr", "--zephyr", "1,4", "-o", "-"]);
+    assert!(z.status.success(), "{}", stderr(&z));
+    let want = json(&std::fs::read(reference("zephyr/zephyr_1_4.json")).unwrap());
+    assert_eq!(json(&z.stdout)["edges"], want["edges"]);
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    // Samples as .npy on standard output; the human summary moves to standard error.
+    let s = calo4p_in(&dir, &["sample", "-m", m, "--chains", "4", "--sweeps", "5", "--burn-in", "1", "-q", "-o", "-"]);
+    assert!(s.status.success(), "{}", stderr(&s));
+    assert!(s.stdout.starts_with(b"\x93NUMPY"), "npy on stdout");
+    assert_eq!(s.stdout.len(), 128 + 20 * 28);
+    assert!(stderr(&s).contains("samples       20"), "{}", stderr(&s));
+    // Statistics on standard output.
+    let e = calo4p_in(&dir, &["exact", "-m", m, "-q", "--stats", "-"]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    assert!(json(&e.stdout)["ln_z"].as_f64().is_some());
+    let q = calo4p_in(&dir, &["model", "random", "--zephyr", "1,4", "--per-partition", "2", "-o", "-"]);
+    assert!(q.status.success() && json(&q.stdout)["partition"].as_array().unwrap().len() == 8, "{}", stderr(&q));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Start `calo4p` with its standard output a pipe whose reader has already gone.
+fn with_closed_stdout(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calo4p"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("calo4p runs");
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    let set = reference("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
+    let cases: [&[&str]; 6] = [
+        &["zephyr", "--zephyr", "6,4"],
+        &["zephyr", "--zephyr", "2,4", "--out", "-"],
+        &["exact", "--model", m],
+        &["validate", "--model", m, "--samples", set.to_str().unwrap()],
+        &["anneal", "--model", m, "--schedule", "linear:1,1,5", "--reads", "50", "-q"],
+        &["completions", "bash"],
+    ];
+    for args in cases {
+        let out = with_closed_stdout(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe") && !err.contains("error"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn exit_status_is_0_success_1_failed_check_2_usage_or_input() {
+    let dir = scratch("exit");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    let code = |args: &[&str]| calo4p_in(&dir, args).status.code();
+    assert_eq!(code(&["exact", "--model", m, "--json"]), Some(0));
+    assert_eq!(code(&["exact", "--no-such-option"]), Some(2), "usage");
+    assert_eq!(code(&["exact"]), Some(2), "missing --model");
+    assert_eq!(code(&["exact", "--model", "missing.json"]), Some(2), "missing file");
+    std::fs::write(dir.join("bad.json"), "{").unwrap();
+    assert_eq!(code(&["sample", "--model", "bad.json"]), Some(2), "invalid file");
+    assert_eq!(code(&["anneal", "--model", m, "--schedule", "cosine:1"]), Some(2), "bad schedule");
+    let set = reference("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
+    let s = set.to_str().unwrap();
+    assert_eq!(code(&["validate", "-m", m, "--samples", s, "--tolerance", "0.05"]), Some(0));
+    let failed = calo4p_in(&dir, &["validate", "-m", m, "--samples", s, "--tolerance", "1e-6"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    assert!(stderr(&failed).starts_with("error: validation failed"), "{}", stderr(&failed));
+    for cmd in [&["--help"][..], &["sample", "--help"], &["qa", "export-ising", "--help"], &["anneal", "--help"]] {
+        let help = String::from_utf8_lossy(&calo4p(cmd).stdout).into_owned();
+        assert!(help.contains("Exit status:") && help.contains("2  usage or input error"), "{cmd:?}: {help}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn completions_and_one_spelling_per_idea() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = calo4p(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("calo4p") && script.contains("anneal") && script.contains("--zephyr"), "{shell}");
+    }
+    // `zephyr --zephyr M,T` as `model random` spells it; the old `--m/--t` still work.
+    let (new, old) = (calo4p(&["zephyr", "--zephyr", "2,4"]), calo4p(&["zephyr", "--m", "2", "--t", "4"]));
+    assert!(new.status.success() && new.stdout == old.stdout);
+    assert_eq!(calo4p(&["zephyr", "--zephyr", "2,4", "--m", "2", "--t", "4"]).status.code(), Some(2));
+    // The same short flags everywhere: -m model, -o out, -s seed, -q quiet.
+    for cmd in [
+        &["sample", "--help"][..],
+        &["anneal", "--help"],
+        &["exact", "--help"],
+        &["validate", "--help"],
+        &["qa", "import", "--help"],
+        &["qa", "beta", "--help"],
+        &["acf", "--help"],
+        &["precision", "--help"],
+    ] {
+        let help = String::from_utf8_lossy(&calo4p(cmd).stdout).into_owned();
+        assert!(help.contains("-m, --model"), "{cmd:?}");
+        // An option listed without its short flag starts its line with the long one.
+        for long in ["--seed", "--quiet", "--out", "--model"] {
+            assert!(
+                !help.lines().any(|l| l.trim_start().starts_with(&format!("{long} "))),
+                "{cmd:?} {long} has no short flag"
+            );
+        }
+    }
+    // `--plot` is the one spelling (validate's old `--plots` stays as an alias).
+    assert!(String::from_utf8_lossy(&calo4p(&["validate", "--help"]).stdout).contains("--plot <DIR>"));
+}
+
+#[test]
+fn anneal_reads_are_a_sample_set_that_qa_and_validate_take() {
+    let dir = scratch("anneal");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    // Held at beta 1 for 40 sweeps: the reads are (nearly) a Boltzmann sample at beta 1.
+    let args = ["anneal", "-m", m, "--schedule", "linear:1,1,40", "--reads", "4000", "-s", "3", "-q", "-o"];
+    let run = |out: &str| {
+        let o = calo4p_in(&dir, &[&args[..], &[out]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(dir.join(out)).unwrap()
+    };
+    let bytes = run("reads.json");
+    assert_eq!(bytes, run("again.json"), "same seed, same bytes");
+    let set = json(&bytes);
+    let file = json(&std::fs::read(&model).unwrap());
+    assert_eq!(set["variable_type"], "BINARY");
+    assert_eq!(set["variable_labels"], file["qubits"], "labelled by qubit, as an annealer labels them");
+    let counts: u64 =
+        set["vectors"]["num_occurrences"]["data"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum();
+    assert_eq!(counts, 4000);
+    // Energies are E(z) of each row, lowest first.
+    let energies: Vec<f64> =
+        set["vectors"]["energy"]["data"].as_array().unwrap().iter().map(|e| e.as_f64().unwrap()).collect();
+    assert!(energies.windows(2).all(|w| w[0] <= w[1]));
+    let row0: Vec<u64> =
+        set["sample_data"]["data"][0].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let mut e = 0.0;
+    for (i, &z) in row0.iter().enumerate() {
+        e -= file["bias"][i].as_f64().unwrap() * z as f64;
+    }
+    for edge in file["edges"].as_array().unwrap() {
+        let (i, j) = (edge[0].as_u64().unwrap() as usize, edge[1].as_u64().unwrap() as usize);
+        e -= edge[2].as_f64().unwrap() * (row0[i] * row0[j]) as f64;
+    }
+    assert!((e - energies[0]).abs() < 1e-9, "{e} vs {}", energies[0]);
+    // qa import weighs rows by num_occurrences; validate takes the file and the exact answers agree.
+    let imported = calo4p_in(&dir, &["qa", "import", "reads.json", "-m", m, "--stats", "stats.json", "-q"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let stats = json(&std::fs::read(dir.join("stats.json")).unwrap());
+    assert_eq!(stats["num_samples"].as_f64(), Some(4000.0), "{stats}");
+    let ok = calo4p_in(&dir, &["validate", "-m", m, "--samples", "reads.json", "--tolerance", "0.05", "--max-z", "5"]);
+    assert_eq!(ok.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&ok.stdout), stderr(&ok));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_fast_quench_freezes_out_below_its_final_beta() {
+    let dir = scratch("quench");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    let beta_eff = |schedule: &str| {
+        let a = calo4p_in(&dir, &["anneal", "-m", m, "--schedule", schedule, "--reads", "3000", "-q", "-o", "r.json"]);
+        assert!(a.status.success(), "{}", stderr(&a));
+        let b =
+            calo4p_in(&dir, &["qa", "beta", "r.json", "-m", m, "--bootstrap", "0", "--method", "moments", "--json"]);
+        assert!(b.status.success(), "{}", stderr(&b));
+        json(&b.stdout)["moment_matching"]["beta"].as_f64().unwrap()
+    };
+    let (quench, slow) = (beta_eff("geometric:0.05,4,3"), beta_eff("geometric:0.05,4,200"));
+    assert!(quench < 3.2, "a 3-sweep quench to beta 4 froze out at beta_eff {quench}");
+    assert!((slow - 4.0).abs() < 0.4, "a 200-sweep anneal reaches beta_eff {slow}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -7,9 +7,9 @@
 use calo4p::data::hdf5;
 use calo4p::model_file::ModelFile;
 use calo4p::npy;
-use calo4p::qa::csv::parse_csv;
-use calo4p::qa::labels::LabelMode;
-use calo4p::qa::sampleset;
+use calo4p::samples::csv::parse_csv;
+use calo4p::samples::labels::LabelMode;
+use calo4p::samples::sampleset;
 use calo4p_core::compact::{self, CompactStorage};
 use calo4p_core::gibbs::BlockGibbs;
 use calo4p_core::json::{parse_model, Edge, ModelBuffers};
@@ -157,7 +157,7 @@ fn corrupted_compact_models_are_errors_or_safe_models() {
 }
 
 fn reference(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/")).join(rel)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/reference/")).join(rel)
 }
 
 /// Feed `iterations` corruptions of `input` to `read`; returns how many were accepted.
@@ -193,7 +193,8 @@ fn host_readers_refuse_corrupted_input_without_panicking() {
     assert!(accepted > 20 && accepted < 2500, ".npy files accepted: {accepted}");
 
     // HDF5: bit flips and cuts in the challenge's own format fixture.
-    let h5 = std::fs::read(reference("calochallenge/ds1_photons_format_fixture.h5")).unwrap();
+    let h5 =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/data/ds1_photons_format_fixture.h5")).unwrap();
     let path = dir.join("corrupt.h5");
     let accepted = corrupt_and_read(5, &h5, 1000, |b| {
         std::fs::write(&path, b).unwrap();

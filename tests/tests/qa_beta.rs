@@ -3,17 +3,17 @@
 
 use calo4p::model_file::ModelFile;
 use calo4p::qa::beta::{estimate, BetaConfig, BetaReport, Method, ModelSide};
-use calo4p::qa::labels::LabelMode;
-use calo4p::qa::sampleset;
-use calo4p::qa::table::SampleTable;
 use calo4p::sample::{self, Engine, SampleConfig};
+use calo4p::samples::labels::LabelMode;
+use calo4p::samples::sampleset;
+use calo4p::samples::table::SampleTable;
 use std::collections::HashMap;
 use std::path::Path;
 
 fn model() -> ModelFile {
     ModelFile::load(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/models/rbm_7x7x7x7_seed20250131.json"
+        "/fixtures/reference/models/rbm_7x7x7x7_seed20250131.json"
     )))
     .unwrap()
 }
@@ -101,7 +101,7 @@ fn reference_sample_set_is_at_beta_one() {
     let model = model();
     let bytes = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json"
+        "/fixtures/reference/samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json"
     ))
     .unwrap();
     let im = sampleset::parse(&bytes, &model, LabelMode::Auto, "reference").unwrap();
@@ -159,7 +159,7 @@ fn beta_command_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("beta.json");
     let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/qa/rbm_beta0.6.sa.spin.json");
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/models/rbm_7x7x7x7_seed20250131.json");
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/reference/models/rbm_7x7x7x7_seed20250131.json");
     let argv = ["qa", "beta", samples, "--model", model, "--bootstrap", "20", "--seed", "4", "--json"];
     let argv: Vec<&str> = argv.into_iter().chain(["--out", out.to_str().unwrap()]).collect();
     calo4p::qa::run(Cli::try_parse_from(argv).unwrap().qa).unwrap();

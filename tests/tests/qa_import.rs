@@ -3,7 +3,8 @@
 
 use calo4p::exact::exact;
 use calo4p::model_file::ModelFile;
-use calo4p::qa::{self, labels::LabelMode, sampleset, QaArgs};
+use calo4p::qa::{self, QaArgs};
+use calo4p::samples::{labels::LabelMode, sampleset};
 use calo4p::statistics::Statistics;
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ fn cli(args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn reference(rel: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference")).join(rel)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/reference")).join(rel)
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -141,7 +142,7 @@ fn export_sample_import_closes_the_loop() {
     let model = ModelFile::load(&model_path).unwrap();
     let bytes = std::fs::read(fixture("rbm_beta0.6.sa.spin.json")).unwrap();
     let im = sampleset::parse(&bytes, &model, LabelMode::Auto, "loop").unwrap();
-    assert_eq!(im.mapping, calo4p::qa::labels::Mapping::Qubit);
+    assert_eq!(im.mapping, calo4p::samples::labels::Mapping::Qubit);
     let energies = im.table.energies(&model);
     let annealer = im.table.energy.as_ref().unwrap();
     for (r, (e, a)) in energies.iter().zip(annealer).enumerate() {
@@ -169,4 +170,117 @@ fn label_modes() {
     let bytes = std::fs::read(reference(SAMPLES)).unwrap();
     let e = sampleset::parse(&bytes, &model, LabelMode::Qubit, "ref").unwrap_err();
     assert!(format!("{e:#}").contains("match no qubit of the model"), "{e:#}");
+}
+
+/// `export-ising --format dimod` writes what dimod's own `to_serializable()` writes for the
+/// same problem (fixture made by dimod from numpy's h and J), and dimod's energies of spin
+/// states follow from the exported biases.
+#[test]
+fn export_to_dimod_serialization_matches_dimod() {
+    let dir = temp_dir("dimod-bqm");
+    let out = dir.join("bqm.json");
+    let model_path = reference(MODEL);
+    cli(&[
+        "export-ising",
+        "--model",
+        model_path.to_str().unwrap(),
+        "--beta",
+        "0.6",
+        "--format",
+        "dimod",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("rbm_beta0.6.dimod_bqm.json")).unwrap()).unwrap();
+    for key in ["type", "version", "variable_type", "num_variables", "num_interactions", "use_bytes"] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    // Biases by label: the two files may list variables and couplers in different orders.
+    let linear = |v: &serde_json::Value| -> std::collections::BTreeMap<u64, f64> {
+        let labels = v["variable_labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap());
+        labels.zip(v["linear_biases"].as_array().unwrap().iter().map(|b| b.as_f64().unwrap())).collect()
+    };
+    let quadratic = |v: &serde_json::Value| -> std::collections::BTreeMap<(u64, u64), f64> {
+        let labels: Vec<u64> = v["variable_labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap()).collect();
+        let idx = |k: &str| v[k].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect::<Vec<_>>();
+        let (head, tail) = (idx("quadratic_head"), idx("quadratic_tail"));
+        let bias = v["quadratic_biases"].as_array().unwrap();
+        (0..bias.len())
+            .map(|k| {
+                let (a, b) = (labels[head[k]], labels[tail[k]]);
+                ((a.min(b), a.max(b)), bias[k].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let (lo, lt) = (linear(&ours), linear(&theirs));
+    assert_eq!(lo.keys().collect::<Vec<_>>(), lt.keys().collect::<Vec<_>>());
+    for (q, h) in &lo {
+        assert!((h - lt[q]).abs() < 1e-12, "h[{q}]: {h} vs {}", lt[q]);
+    }
+    let (qo, qt) = (quadratic(&ours), quadratic(&theirs));
+    assert_eq!(qo.keys().collect::<Vec<_>>(), qt.keys().collect::<Vec<_>>());
+    for (k, j) in &qo {
+        assert!((j - qt[k]).abs() < 1e-12, "J{k:?}: {j} vs {}", qt[k]);
+    }
+    let offset = ours["offset"].as_f64().unwrap();
+    assert!((offset - theirs["offset"].as_f64().unwrap()).abs() < 1e-12);
+    // dimod's energies of the fixture's states, from our biases; and they are beta E(z).
+    let model = ModelFile::load(&model_path).unwrap();
+    let qubits = model.qubits.clone().unwrap();
+    let check = &theirs["check"];
+    for (state, want) in check["states"].as_array().unwrap().iter().zip(check["energies"].as_array().unwrap()) {
+        let s: Vec<f64> = state.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let spin = |q: u64| s[qubits.iter().position(|&p| p as u64 == q).unwrap()];
+        let e = lo.iter().map(|(&q, h)| h * spin(q)).sum::<f64>()
+            + qo.iter().map(|(&(a, b), j)| j * spin(a) * spin(b)).sum::<f64>()
+            + offset;
+        assert!((e - want.as_f64().unwrap()).abs() < 1e-10, "{e} vs {want}");
+        let z: Vec<u8> = s.iter().map(|&x| (x > 0.0) as u8).collect();
+        let energy = -model.bias.iter().zip(&z).map(|(b, &z)| b * z as f64).sum::<f64>()
+            - model.edges.iter().map(|e| e.w * (z[e.i] & z[e.j]) as f64).sum::<f64>();
+        assert!((e - 0.6 * energy).abs() < 1e-10);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `export-ising --working-graph`: a model inside the graph exports; one qubit missing is a
+/// clear error that names it, and nothing is written.
+#[test]
+fn export_checks_the_working_graph() {
+    let dir = temp_dir("working-graph");
+    let model_path = reference(MODEL);
+    let model = ModelFile::load(&model_path).unwrap();
+    let qubits = model.qubits.clone().unwrap();
+    let couplers: Vec<[u32; 2]> = model.edges.iter().map(|e| [qubits[e.i], qubits[e.j]]).collect();
+    let full = dir.join("full.json");
+    std::fs::write(&full, serde_json::json!({ "qubits": qubits, "couplers": couplers }).to_string()).unwrap();
+    let out = dir.join("ising.json");
+    let args = |graph: &Path, out: &Path| {
+        cli(&[
+            "export-ising",
+            "--model",
+            model_path.to_str().unwrap(),
+            "--working-graph",
+            graph.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    args(&full, &out).unwrap();
+    assert!(out.exists());
+    let broken = dir.join("broken.json");
+    let missing = qubits[3];
+    let fewer: Vec<u32> = qubits.iter().copied().filter(|&q| q != missing).collect();
+    std::fs::write(&broken, serde_json::json!({ "nodes": fewer, "edges": couplers }).to_string()).unwrap();
+    let out2 = dir.join("ising2.json");
+    let err = format!("{:#}", args(&broken, &out2).unwrap_err());
+    assert!(
+        err.contains("broken.json") && err.contains(&format!("qubits not in the working graph: {missing}")),
+        "{err}"
+    );
+    assert!(!out2.exists());
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,7 +8,7 @@ use calo4p_core::QFormat;
 use std::path::PathBuf;
 
 fn reference(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/")).join(rel)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/reference/")).join(rel)
 }
 
 fn reference_model() -> ModelFile {

@@ -1,16 +1,17 @@
 //! `acf` and `svd`: ensemble autocorrelation and block spectra against numpy, and the
 //! commands end to end.
 
+use calo4p::autocorrelation::{ensemble_acf, tau_int};
 use calo4p::model_file::ModelFile;
 use calo4p::topology::{random_model, Selection};
-use calo4p::validation::acf::{ensemble_acf, run_acf, tau_int, AcfArgs};
+use calo4p::validation::acf::{run_acf, AcfArgs};
 use calo4p::validation::svd::{block_singular_values, run_svd, SvdArgs};
 use clap::Parser;
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/")).join(rel)
+fn reference(rel: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/reference/")).join(rel)
 }
 
 fn fixture(name: &str) -> Value {
@@ -73,7 +74,7 @@ fn ensemble_acf_matches_numpy() {
 
 #[test]
 fn block_spectra_match_numpy() {
-    let model = ModelFile::load(&shared("models/rbm_7x7x7x7_seed20250131.json")).unwrap();
+    let model = ModelFile::load(&reference("models/rbm_7x7x7x7_seed20250131.json")).unwrap();
     let ours = block_singular_values(&model);
     let want = fixture("svd_expected.json");
     let want = want["blocks"].as_array().unwrap();
@@ -147,7 +148,7 @@ fn acf_command_writes_plot_and_report() {
 #[test]
 fn svd_command_writes_plot_and_report() {
     let dir = temp_dir("svd");
-    let model = shared("models/rbm_7x7x7x7_seed20250131.json");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
     let (plot, report) = (dir.join("sv.svg"), dir.join("report"));
     let argv = [
         "svd",

@@ -2,9 +2,9 @@
 //! decomposition of the fixed-point sampler.
 
 use calo4p::model_file::ModelFile;
-use calo4p::qa::labels::LabelMode;
-use calo4p::qa::sampleset;
 use calo4p::sample::{run, Engine, FixedSettings, SampleConfig};
+use calo4p::samples::labels::LabelMode;
+use calo4p::samples::sampleset;
 use calo4p::topology::{random_model, Selection};
 use calo4p::validation::compare::{compare, load_side, Side};
 use calo4p::validation::precision::{decompose, PrecisionConfig};
@@ -12,8 +12,8 @@ use calo4p::validation::{run_validate, ValidateArgs};
 use calo4p_core::QFormat;
 use std::path::PathBuf;
 
-fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/")).join(rel)
+fn reference_file(rel: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/reference/")).join(rel)
 }
 
 fn fixture(rel: &str) -> PathBuf {
@@ -21,7 +21,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn reference_model() -> ModelFile {
-    ModelFile::load(&shared("models/rbm_7x7x7x7_seed20250131.json")).unwrap()
+    ModelFile::load(&reference_file("models/rbm_7x7x7x7_seed20250131.json")).unwrap()
 }
 
 #[test]
@@ -50,6 +50,68 @@ fn frobenius_and_moments_match_numpy() {
     }
 }
 
+/// Above 512 units (here 600) the Frobenius metric is still computed from samples, equal to
+/// numpy's, with pairs of units that share no edge included.
+#[test]
+fn frobenius_above_512_units_matches_numpy() {
+    let model = ModelFile::load(&fixture("large_model.json")).unwrap();
+    let n = model.num_units();
+    let unpack = |name: &str| -> Vec<u8> {
+        let packed = calo4p::npy::read(&fixture(name)).unwrap();
+        let width = packed.shape[1];
+        packed
+            .data
+            .chunks_exact(width)
+            .flat_map(|row| (0..n).map(move |i| (row[i / 8] as u8 >> (7 - i % 8)) & 1))
+            .collect()
+    };
+    let a = Side::from_rows(&model, &unpack("large_a.packed.npy"), 1, "a").unwrap();
+    let b = Side::from_rows(&model, &unpack("large_b.packed.npy"), 1, "b").unwrap();
+    let want: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("large_expected.json")).unwrap()).unwrap();
+    assert_eq!(want["units"].as_u64(), Some(600));
+    let c = compare(&model, &a, &b, 1.0);
+    assert!(c.notes.iter().all(|n| !n.contains("Frobenius")), "{:?}", c.notes);
+    let f = c.frobenius.expect("samples on both sides");
+    let close = |x: f64, y: &serde_json::Value| assert!((x - y.as_f64().unwrap()).abs() < 1e-9, "{x} vs {y}");
+    close(f.all, &want["frobenius_all"]);
+    for (x, y) in f.per_partition.iter().zip(want["per_partition"].as_array().unwrap()) {
+        close(*x, y);
+    }
+    for ((_, _, x), y) in f.per_pair.iter().zip(want["per_pair"].as_array().unwrap()) {
+        close(*x, &y[2]);
+    }
+    for (x, y) in a
+        .mean
+        .iter()
+        .chain(&a.edge)
+        .zip(want["mean_a"].as_array().unwrap().iter().chain(want["edge_a"].as_array().unwrap()))
+    {
+        close(*x, y);
+    }
+    // A statistics file has no pairs without an edge: the note says so, naming the file.
+    let dir = std::env::temp_dir().join(format!("calo4p-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stats_path = dir.join("b_stats.json");
+    let stats = calo4p::statistics::Statistics {
+        mean: b.mean.clone(),
+        edge_second_moment: model.edges.iter().zip(&b.edge).map(|(e, &v)| (e.i, e.j, v)).collect(),
+        energy_mean: None,
+        energy_variance: None,
+        num_samples: Some(1000),
+        effective_samples: Some(1000.0),
+        ln_z: None,
+        source: None,
+    };
+    stats.save(&stats_path).unwrap();
+    let s = load_side(&model, stats_path.to_str().unwrap(), 1, 1.0, false).unwrap();
+    let c = compare(&model, &a, &s, 1.0);
+    assert!(c.frobenius.is_none());
+    let note = c.notes.iter().find(|n| n.starts_with("Frobenius")).expect("a Frobenius note");
+    assert!(note.contains("b_stats.json") && note.contains("without an edge"), "{note}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Fixed-point block Gibbs against exact: z-scores with effective sample sizes stay within
 /// 5, the effective size is below the raw count (successive sweeps are correlated), and the
 /// exact side's correlation matrix makes the Frobenius metric available.
@@ -74,7 +136,7 @@ fn fixed_point_samples_validate_against_exact() {
 
 fn validate(samples: &str, reference: &str, tolerance: Option<f64>) -> anyhow::Result<()> {
     run_validate(ValidateArgs {
-        model: shared("models/rbm_7x7x7x7_seed20250131.json"),
+        model: reference_file("models/rbm_7x7x7x7_seed20250131.json"),
         samples: samples.into(),
         reference: reference.into(),
         chains: 1,
@@ -84,6 +146,7 @@ fn validate(samples: &str, reference: &str, tolerance: Option<f64>) -> anyhow::R
         json: true,
         plots: None,
         report: None,
+        quiet: true,
     })
 }
 
@@ -95,10 +158,10 @@ fn imported_annealer_statistics_validate() {
     let dir = std::env::temp_dir().join(format!("calo4p-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let stats = dir.join("qa.json");
-    let sampleset = shared("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
+    let sampleset = reference_file("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
     let input = calo4p::qa::Input {
         samples: sampleset,
-        model: shared("models/rbm_7x7x7x7_seed20250131.json"),
+        model: reference_file("models/rbm_7x7x7x7_seed20250131.json"),
         format: Default::default(),
         labels: Default::default(),
         weights: None,
@@ -131,8 +194,8 @@ fn imported_annealer_statistics_validate() {
 #[test]
 fn annealer_sample_set_validates_directly() {
     let model = reference_model();
-    let path = shared("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
-    let a = load_side(&model, path.to_str().unwrap(), 1, 1.0).unwrap();
+    let path = reference_file("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
+    let a = load_side(&model, path.to_str().unwrap(), 1, 1.0, false).unwrap();
     assert_eq!((a.effective_samples, a.num_samples), (Some(20_000.0), Some(20_000.0)));
     let exact = Side::exact(&model, 1.0).unwrap();
     let c = compare(&model, &a, &exact, 1.0);
@@ -146,7 +209,7 @@ fn annealer_sample_set_validates_directly() {
 
     let bytes = std::fs::read(&path).unwrap();
     let imported = sampleset::parse(&bytes, &model, LabelMode::Auto, "reference").unwrap();
-    let unweighted = sampleset::Imported { table: imported.table.unweighted(), ..imported };
+    let unweighted = calo4p::samples::Imported { table: imported.table.unweighted(), ..imported };
     let u = compare(&model, &Side::annealer(&model, &unweighted, "unweighted").unwrap(), &exact, 1.0);
     assert!(u.mean_bias_max > 0.02 && u.z_max.unwrap() > 5.0, "{u:?}");
 }
@@ -175,4 +238,22 @@ fn precision_decomposition() {
     // Q4.4 rounds weights to 1/16, Q8.8 to 1/256: (a) shrinks accordingly.
     assert!(s[0].quantisation_tv.unwrap() > 5.0 * s[3].quantisation_tv.unwrap());
     assert!(s.iter().all(|x| x.statistical_error > 0.0 && x.saturated == 0));
+}
+
+/// The output of `model quantise` (core's compact form) given where a model JSON belongs is
+/// named for what it is, not reported as malformed JSON.
+#[test]
+fn compact_model_is_named_for_what_it_is() {
+    let model = reference_model();
+    let (bytes, _) = calo4p::model_file::compact(&model, QFormat::Q8_8, false).unwrap();
+    let dir = std::env::temp_dir().join(format!("calo4p-compact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.q88.bin");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = format!("{:#}", ModelFile::load(&path).unwrap_err());
+    assert!(
+        err.contains("model.q88.bin") && err.contains("compact binary form") && err.contains("model quantise"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

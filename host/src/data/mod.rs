@@ -62,16 +62,16 @@ pub struct SynthArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub n: u64,
     /// Random seed; the output depends only on geometry, n and seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(short, long, default_value_t = 0)]
     pub seed: u64,
     /// Output file (written under a temporary name, then renamed).
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Store incident energies as float64 instead of float32.
     #[arg(long)]
     pub incident_f64: bool,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(short = 'j', long)]
     pub threads: Option<usize>,
     /// Print a JSON summary instead of text.
     #[arg(long)]
@@ -93,12 +93,13 @@ pub struct EvaluateArgs {
     /// Write plots and an index.html into this directory.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// FPD: smallest batch size.
-    #[arg(long, default_value_t = 20_000)]
-    pub fpd_min_samples: usize,
-    /// FPD: largest batch size.
-    #[arg(long, default_value_t = 50_000)]
-    pub fpd_max_samples: usize,
+    /// FPD: smallest batch size [default: JetNet's 20000, scaled to 2/5 of the smaller file
+    /// when that holds fewer than 50000 showers].
+    #[arg(long)]
+    pub fpd_min_samples: Option<usize>,
+    /// FPD: largest batch size [default: JetNet's 50000, or the smaller file's size].
+    #[arg(long)]
+    pub fpd_max_samples: Option<usize>,
     /// FPD: batches per batch size.
     #[arg(long, default_value_t = 20)]
     pub fpd_batches: usize,
@@ -108,11 +109,11 @@ pub struct EvaluateArgs {
     /// KPD: number of batches.
     #[arg(long, default_value_t = 10)]
     pub kpd_batches: usize,
-    /// KPD: samples per batch.
-    #[arg(long, default_value_t = 5_000)]
-    pub kpd_batch_size: usize,
+    /// KPD: samples per batch [default: JetNet's 5000, or the smaller file's size].
+    #[arg(long)]
+    pub kpd_batch_size: Option<usize>,
     /// Seed of the FPD and KPD resampling.
-    #[arg(long, default_value_t = 42)]
+    #[arg(short, long, default_value_t = 42)]
     pub seed: u64,
     /// Print JSON instead of tables.
     #[arg(long)]
@@ -223,6 +224,30 @@ pub struct ShowerSummary {
     pub incident_energies: Vec<f64>,
     /// Counts of single voxel energies on the bins of [`features::voxel_energy_spec`].
     pub voxel_counts: Vec<f64>,
+    /// Sum of the showers in each incident-energy group ([`energy_group`]): key, showers,
+    /// voxel sums.
+    pub energy_sums: std::collections::BTreeMap<i32, (usize, Vec<f64>)>,
+}
+
+/// The incident-energy group of `e` (MeV): its power of two when `e` is one (data set 1's
+/// discrete energies), else its decade, offset by 1000 (continuous energies, data sets 2 and 3).
+pub fn energy_group(e: f64) -> i32 {
+    let l2 = e.log2();
+    if e > 0.0 && (l2 - l2.round()).abs() < 1e-9 {
+        l2.round() as i32
+    } else {
+        1000 + e.max(1e-300).log10().floor() as i32
+    }
+}
+
+/// A label for an incident-energy group.
+pub fn energy_group_label(key: i32) -> String {
+    if key < 500 {
+        format!("E_inc = {} MeV", 2f64.powi(key))
+    } else {
+        let d = key - 1000;
+        format!("E_inc in [1e{d}, 1e{}) MeV", d + 1)
+    }
 }
 
 impl ShowerSummary {
@@ -233,6 +258,7 @@ impl ShowerSummary {
             mean_shower: vec![0.0; geometry.n_voxels()],
             incident_energies: Vec::new(),
             voxel_counts: vec![0.0; voxel_edges(geometry).len() - 1],
+            energy_sums: std::collections::BTreeMap::new(),
         }
     }
 
@@ -242,8 +268,14 @@ impl ShowerSummary {
         let n_new = showers.len() as f64;
         let mut sums = vec![0.0; showers.n_voxels];
         for i in 0..showers.len() {
-            for (a, &e) in sums.iter_mut().zip(showers.row(i)) {
+            let group = self
+                .energy_sums
+                .entry(energy_group(showers.incident_energies[i]))
+                .or_insert_with(|| (0, vec![0.0; showers.n_voxels]));
+            group.0 += 1;
+            for ((a, g), &e) in sums.iter_mut().zip(group.1.iter_mut()).zip(showers.row(i)) {
                 *a += f64::from(e);
+                *g += f64::from(e);
             }
         }
         if n_old + n_new > 0.0 {
@@ -319,6 +351,8 @@ pub struct Evaluation {
     /// Per-feature histograms and separation powers: the features FPD and KPD use, then
     /// the voxel-energy distribution and (data set 1) `E_tot / E_inc` per incident energy.
     pub features: Vec<features::FeatureComparison>,
+    /// What was adapted to the data, and why.
+    pub notes: Vec<String>,
 }
 
 /// Separation powers, FPD and KPD of two summarised sets of showers.
@@ -362,6 +396,7 @@ pub fn evaluate_summaries(
         fpd_options: *fpd_options,
         kpd_options: *kpd_options,
         features: comparisons,
+        notes: Vec::new(),
     })
 }
 
@@ -382,18 +417,53 @@ pub fn evaluate(
     )
 }
 
-fn run_evaluate(a: EvaluateArgs) -> Result<()> {
-    let geometry = a.geometry.geometry();
-    let reference = ShowerSummary::of_file(&a.reference, &geometry)?;
-    let generated = ShowerSummary::of_file(&a.generated, &geometry)?;
-    let fpd_options = scores::FpdOptions {
-        min_samples: a.fpd_min_samples,
-        max_samples: a.fpd_max_samples,
+/// FPD and KPD settings for files of which the smaller holds `n` showers: JetNet's defaults
+/// (FPD batches of 20000..50000, KPD batches of 5000) where the files are that large, scaled
+/// down to the data otherwise (largest FPD batch n, smallest 2n/5, KPD batches of n), so that
+/// no batch resamples a small file many times over. Sizes given on the command line are kept;
+/// those larger than the data are reported in the notes.
+fn batch_options(a: &EvaluateArgs, n: usize) -> (scores::FpdOptions, scores::KpdOptions, Vec<String>) {
+    let d = scores::FpdOptions::default();
+    let dk = scores::KpdOptions::default();
+    let mut notes = Vec::new();
+    let max_samples = a.fpd_max_samples.unwrap_or(d.max_samples.min(n));
+    let min_samples = a.fpd_min_samples.unwrap_or(d.min_samples.min((2 * max_samples / 5).max(2)));
+    let batch_size = a.kpd_batch_size.unwrap_or(dk.batch_size.min(n));
+    if a.fpd_max_samples.is_none() && n < d.max_samples {
+        notes.push(format!(
+            "FPD batches scaled to the data: {min_samples}..{max_samples} showers (JetNet's 20000..50000 need files of \
+             at least 50000; the smaller file holds {n})"
+        ));
+    }
+    if a.kpd_batch_size.is_none() && n < dk.batch_size {
+        notes.push(format!("KPD batches of {batch_size} showers (JetNet's 5000 exceed the smaller file's {n})"));
+    }
+    for (name, size) in [("--fpd-max-samples", a.fpd_max_samples), ("--kpd-batch-size", a.kpd_batch_size)] {
+        if let Some(size) = size.filter(|&s| s > n) {
+            notes.push(format!(
+                "{name} {size} exceeds the smaller file's {n} showers: batches are drawn with replacement and repeat showers"
+            ));
+        }
+    }
+    let fpd = scores::FpdOptions {
+        min_samples,
+        max_samples,
         num_batches: a.fpd_batches,
         num_points: a.fpd_points,
         seed: a.seed,
     };
-    let kpd_options = scores::KpdOptions { num_batches: a.kpd_batches, batch_size: a.kpd_batch_size, seed: a.seed };
+    let kpd = scores::KpdOptions { num_batches: a.kpd_batches, batch_size, seed: a.seed };
+    (fpd, kpd, notes)
+}
+
+fn run_evaluate(a: EvaluateArgs) -> Result<()> {
+    let geometry = a.geometry.geometry();
+    let reference = ShowerSummary::of_file(&a.reference, &geometry)?;
+    let generated = ShowerSummary::of_file(&a.generated, &geometry)?;
+    let (fpd_options, kpd_options, notes) = batch_options(&a, reference.features.n.min(generated.features.n));
+    for note in &notes {
+        eprintln!("note: {note}");
+    }
     if fpd_options.min_samples < 2
         || fpd_options.max_samples < 2
         || fpd_options.num_batches == 0
@@ -405,6 +475,7 @@ fn run_evaluate(a: EvaluateArgs) -> Result<()> {
         bail!("KPD needs a batch size of at least 2 and at least one batch");
     }
     let mut ev = evaluate_summaries(&geometry, &reference, &generated, &fpd_options, &kpd_options)?;
+    ev.notes.extend(notes);
     ev.reference.file = a.reference.display().to_string();
     ev.generated.file = a.generated.display().to_string();
     if let Some(dir) = &a.report {

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::features::{Binning, FeatureComparison, FeatureKind};
 use super::geometry::{Geometry, Layer};
 use super::{Evaluation, ShowerSummary};
-use crate::report::Report;
+use crate::report::{draw_legend, format_log_tick, format_tick, tick_width, Mark, Plot, Report, Scale, Series};
 
 const REFERENCE_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const GENERATED_COLOUR: RGBColor = RGBColor(214, 39, 40);
@@ -27,10 +27,16 @@ pub fn write_report(
     ev: &Evaluation,
 ) -> Result<()> {
     let mut page = Report::new(&format!("Shower evaluation, geometry {}", ev.geometry));
+    for file in [&ev.reference.file, &ev.generated.file].into_iter().filter(|f| !f.is_empty()) {
+        page.input(Path::new(file));
+    }
     page.text(&format!(
         "Reference: {} ({} showers). Generated: {} ({} showers).",
         ev.reference.file, ev.reference.n, ev.generated.file, ev.generated.n
     ));
+    for note in &ev.notes {
+        page.text(&format!("Note: {note}"));
+    }
     page.heading("Physics distances");
     page.table(
         &["score", "value", "error"],
@@ -55,6 +61,48 @@ pub fn write_report(
     for layer in geometry.relevant_layers() {
         page.svg(&format!("average_layer_{}.svg", layer.id), average_layer_svg(geometry, layer, mean_ref, mean_gen)?);
     }
+    page.heading("Average showers per incident energy");
+    page.text(
+        "Mean energy deposited in each layer (longitudinal profile) by showers of each incident energy, \
+         reference against generated.",
+    );
+    let mut rows = Vec::new();
+    for (key, (n_ref, sum_ref)) in &reference.energy_sums {
+        let Some((n_gen, sum_gen)) = generated.energy_sums.get(key) else {
+            rows.push(vec![super::energy_group_label(*key), n_ref.to_string(), "0".into(), "-".into(), "-".into()]);
+            continue;
+        };
+        let layers: Vec<&Layer> = geometry.relevant_layers().collect();
+        let profile = |sum: &[f64], n: usize| -> Vec<(f64, f64)> {
+            layers.iter().enumerate().map(|(k, l)| (k as f64, sum[l.range()].iter().sum::<f64>() / n as f64)).collect()
+        };
+        let (pr, pg) = (profile(sum_ref, *n_ref), profile(sum_gen, *n_gen));
+        let total = |p: &[(f64, f64)]| p.iter().map(|x| x.1).sum::<f64>();
+        rows.push(vec![
+            super::energy_group_label(*key),
+            n_ref.to_string(),
+            n_gen.to_string(),
+            format!("{:.4e}", total(&pr)),
+            format!("{:.4e}", total(&pg)),
+        ]);
+        let title = format!("average shower, {}", super::energy_group_label(*key));
+        let ids: Vec<String> = layers.iter().map(|l| l.id.to_string()).collect();
+        let x_label = format!("layer position (layer ids {})", ids.join(", "));
+        let plot = Plot::new(&title, &x_label, "mean layer energy [MeV]", Scale::Log)
+            .with(Series { name: "reference", points: pr }, Mark::LinePoints)
+            .with(Series { name: "generated", points: pg }, Mark::Points);
+        page.svg(&format!("average_energy_{key}.svg"), plot.svg()?);
+    }
+    page.table(
+        &[
+            "incident energy",
+            "reference showers",
+            "generated showers",
+            "mean E_dep, reference",
+            "mean E_dep, generated",
+        ],
+        rows,
+    );
     page.heading("Feature histograms");
     for c in &ev.features {
         page.svg(&format!("hist_{}.svg", c.spec.name), histogram_svg(c)?);
@@ -84,90 +132,241 @@ fn steps(edges: &[f64], counts: &[f64]) -> Vec<(f64, f64)> {
     pts
 }
 
-/// Draws the two step outlines on an already built chart (any axis scales).
-macro_rules! draw_steps {
-    ($chart:expr, $label:expr, $sr:expr, $sg:expr, $logx:expr, $logy:expr) => {{
+/// Density and its Poisson error in each bin: `c / (N w)` and `√c / (N w)`.
+fn densities(edges: &[f64], counts: &[f64]) -> Vec<(f64, f64)> {
+    let total: f64 = counts.iter().sum();
+    counts
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            let w = edges[k + 1] - edges[k];
+            if total > 0.0 && w > 0.0 {
+                (c / (total * w), c.max(0.0).sqrt() / (total * w))
+            } else {
+                (0.0, 0.0)
+            }
+        })
+        .collect()
+}
+
+/// Ratio generated / reference of the densities per bin with its error (Poisson errors of
+/// both counts, relative errors added in quadrature); `None` where the reference bin is empty.
+fn ratios(edges: &[f64], reference: &[f64], generated: &[f64]) -> Vec<Option<(f64, f64)>> {
+    let (dr, dg) = (densities(edges, reference), densities(edges, generated));
+    dr.iter()
+        .zip(&dg)
+        .zip(reference.iter().zip(generated))
+        .map(|((&(r, _), &(g, _)), (&cr, &cg))| {
+            (r > 0.0 && cr > 0.0).then(|| {
+                let q = g / r;
+                let rel = (1.0 / cr + if cg > 0.0 { 1.0 / cg } else { 0.0 }).sqrt();
+                (q, q * rel)
+            })
+        })
+        .collect()
+}
+
+/// Range of the ratio panel.
+const RATIO_RANGE: (f64, f64) = (0.5, 1.5);
+
+/// Bin centre on a linear or logarithmic axis.
+fn centre(edges: &[f64], k: usize, logx: bool) -> f64 {
+    if logx {
+        (edges[k] * edges[k + 1]).sqrt()
+    } else {
+        0.5 * (edges[k] + edges[k + 1])
+    }
+}
+
+/// Draws the upper panel (step outlines with Poisson error bars) on a built chart.
+macro_rules! draw_hist_panel {
+    ($chart:expr, $c:expr, $logx:expr, $floor:expr, $xfmt:expr, $yfmt:expr) => {{
         let chart = &mut $chart;
-        let sci = |v: &f64| format!("{v:.0e}");
-        let plain = |v: &f64| format!("{v}");
-        let fx: &dyn Fn(&f64) -> String = if $logx { &sci } else { &plain };
-        let fy: &dyn Fn(&f64) -> String = if $logy { &sci } else { &plain };
+        let c: &FeatureComparison = $c;
         chart
             .configure_mesh()
-            .x_label_formatter(&|v| fx(v))
-            .y_label_formatter(&|v| fy(v))
-            .x_desc($label)
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter($yfmt)
             .y_desc("density")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(plot_err)?;
-        chart
-            .draw_series(LineSeries::new($sr, REFERENCE_COLOUR.stroke_width(2)))
-            .map_err(plot_err)?
-            .label("reference")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], REFERENCE_COLOUR));
-        chart
-            .draw_series(LineSeries::new($sg, GENERATED_COLOUR.stroke_width(2)))
-            .map_err(plot_err)?
-            .label("generated")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GENERATED_COLOUR));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_err)?;
+        let _ = $xfmt;
+        for (counts, colour) in [(&c.reference, REFERENCE_COLOUR), (&c.generated, GENERATED_COLOUR)] {
+            let mut s = steps(&c.edges, counts);
+            for p in s.iter_mut() {
+                p.1 = p.1.max($floor);
+            }
+            chart.draw_series(LineSeries::new(s, colour.stroke_width(2))).map_err(plot_err)?;
+            let bars: Vec<PathElement<(f64, f64)>> = densities(&c.edges, counts)
+                .into_iter()
+                .enumerate()
+                .filter(|(_, (d, _))| *d > 0.0)
+                .map(|(k, (d, e))| {
+                    let x = centre(&c.edges, k, $logx);
+                    PathElement::new(vec![(x, (d - e).max($floor)), (x, d + e)], colour.stroke_width(1))
+                })
+                .collect();
+            chart.draw_series(bars).map_err(plot_err)?;
+        }
     }};
 }
 
-/// One feature's reference and generated histograms, as the challenge draws them:
-/// densities, a logarithmic y axis except for `E_tot / E_inc`, and a logarithmic x axis
-/// for layer energies.
+/// Draws the ratio panel (generated / reference with error bars) on a built chart.
+macro_rules! draw_ratio_panel {
+    ($chart:expr, $c:expr, $label:expr, $logx:expr, $xfmt:expr) => {{
+        let chart = &mut $chart;
+        let c: &FeatureComparison = $c;
+        chart
+            .configure_mesh()
+            .x_label_formatter($xfmt)
+            .y_label_formatter(&|v: &f64| format_tick(*v, 0.1))
+            .y_labels(3)
+            .x_desc($label)
+            .y_desc("gen / ref")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(plot_err)?;
+        let (x0, x1) = (c.edges[0], *c.edges.last().unwrap_or(&1.0));
+        chart
+            .draw_series(LineSeries::new(vec![(x0, 1.0), (x1, 1.0)], REFERENCE_COLOUR.stroke_width(1)))
+            .map_err(plot_err)?;
+        for (k, r) in ratios(&c.edges, &c.reference, &c.generated).into_iter().enumerate() {
+            let Some((q, e)) = r else { continue };
+            let x = centre(&c.edges, k, $logx);
+            let (lo, hi) = ((q - e).max(RATIO_RANGE.0), (q + e).min(RATIO_RANGE.1));
+            if lo < hi {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, lo), (x, hi)],
+                        GENERATED_COLOUR.stroke_width(1),
+                    )))
+                    .map_err(plot_err)?;
+            }
+            if (RATIO_RANGE.0..=RATIO_RANGE.1).contains(&q) {
+                chart
+                    .draw_series(std::iter::once(Circle::new((x, q), 3, GENERATED_COLOUR.filled())))
+                    .map_err(plot_err)?;
+            } else {
+                // Off the panel: a triangle on its edge.
+                let y = q.clamp(RATIO_RANGE.0 + 0.03, RATIO_RANGE.1 - 0.03);
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new((x, y), 5, GENERATED_COLOUR.filled())))
+                    .map_err(plot_err)?;
+            }
+        }
+    }};
+}
+
+/// One feature's reference and generated histograms, as the challenge's `evaluate.py` draws
+/// them: densities with Poisson error bars, a logarithmic y axis except for `E_tot / E_inc`,
+/// a logarithmic x axis for layer energies, and below, the ratio generated / reference with
+/// its error (points off the 0.5..1.5 panel are triangles on its edge).
 fn histogram_svg(c: &FeatureComparison) -> Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (640, 480)).into_drawing_area();
+        let (w, h) = (680u32, 560u32);
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let mut sr = steps(&c.edges, &c.reference);
-        let mut sg = steps(&c.edges, &c.generated);
-        let positive = sr.iter().chain(&sg).map(|p| p.1).filter(|&y| y > 0.0);
-        let ymax = positive.clone().fold(0.0f64, f64::max).max(1e-300);
-        let ymin_pos = positive.fold(f64::INFINITY, f64::min);
+        let sp = c.separation_power;
+        let caption = format!("{} (separation power {})", c.spec.name, format_tick(sp, (sp.abs() / 100.0).max(1e-12)));
+        let root = root.titled(&caption, ("sans-serif", 18)).map_err(plot_err)?;
+        let (legend, body) = root.split_vertically(26);
+        draw_legend(
+            &legend,
+            &[("reference", REFERENCE_COLOUR, Mark::Line), ("generated", GENERATED_COLOUR, Mark::Line)],
+        )?;
+        let (_, body_h) = body.dim_in_pixel();
+        let (top, bottom) = body.split_vertically(body_h * 68 / 100);
+        let dens: Vec<(f64, f64)> =
+            densities(&c.edges, &c.reference).into_iter().chain(densities(&c.edges, &c.generated)).collect();
+        let ymax = dens.iter().map(|d| d.0 + d.1).fold(0.0f64, f64::max).max(1e-300);
+        let ymin_pos = dens.iter().map(|d| d.0).filter(|&y| y > 0.0).fold(f64::INFINITY, f64::min);
         let (lo, hi) = (c.edges[0], *c.edges.last().unwrap_or(&1.0));
-        let caption = format!("{} (separation power {:.4})", c.spec.name, c.separation_power);
-        let mut builder = ChartBuilder::on(&root);
-        builder.caption(caption, ("sans-serif", 18)).margin(10).x_label_area_size(40).y_label_area_size(70);
         let logx = matches!(c.spec.binning, Binning::LogToMax { .. } | Binning::Log { .. }) && lo > 0.0;
         let logy = !matches!(c.spec.kind, FeatureKind::EtotOverEinc | FeatureKind::EtotOverEincAtEnergy)
             && ymin_pos.is_finite();
         let label = c.spec.label.as_str();
-        if logy {
-            // Empty bins sit on the floor of the axis.
-            let floor = ymin_pos / 2.0;
-            for p in sr.iter_mut().chain(sg.iter_mut()) {
-                p.1 = p.1.max(floor);
+        let floor = if logy { ymin_pos / 2.0 } else { 0.0 };
+        let y_area = (20 + 8 * tick_width(if logy { floor } else { 0.0 }, ymax * 1.1, logy) as u32 + 24).max(60);
+        let x_step = (hi - lo) / 10.0;
+        let xfmt_lin = move |v: &f64| format_tick(*v, x_step);
+        let xfmt_log = |v: &f64| format_log_tick(*v);
+        let xfmt: &dyn Fn(&f64) -> String = if logx { &xfmt_log } else { &xfmt_lin };
+        let y_step = ymax * 1.1 / 10.0;
+        let yfmt_lin = move |v: &f64| format_tick(*v, y_step);
+        let yfmt_log = |v: &f64| format_log_tick(*v);
+        let yfmt: &dyn Fn(&f64) -> String = if logy { &yfmt_log } else { &yfmt_lin };
+        let mut tb = ChartBuilder::on(&top);
+        tb.margin(8).margin_right(28).margin_bottom(0).x_label_area_size(4).y_label_area_size(y_area);
+        let mut bb = ChartBuilder::on(&bottom);
+        bb.margin(8).margin_right(28).margin_top(2).x_label_area_size(46).y_label_area_size(y_area);
+        let (r0, r1) = RATIO_RANGE;
+        match (logx, logy) {
+            (true, true) => {
+                let mut chart =
+                    tb.build_cartesian_2d((lo..hi).log_scale(), (floor..ymax * 2.0).log_scale()).map_err(plot_err)?;
+                draw_hist_panel!(chart, c, true, floor, xfmt, yfmt);
             }
-            let yr = (floor..ymax * 2.0).log_scale();
-            if logx {
-                let mut chart = builder.build_cartesian_2d((lo..hi).log_scale(), yr).map_err(plot_err)?;
-                draw_steps!(chart, label, sr, sg, logx, logy);
-            } else {
-                let mut chart = builder.build_cartesian_2d(lo..hi, yr).map_err(plot_err)?;
-                draw_steps!(chart, label, sr, sg, logx, logy);
+            (false, true) => {
+                let mut chart = tb.build_cartesian_2d(lo..hi, (floor..ymax * 2.0).log_scale()).map_err(plot_err)?;
+                draw_hist_panel!(chart, c, false, floor, xfmt, yfmt);
             }
+            (true, false) => {
+                let mut chart = tb.build_cartesian_2d((lo..hi).log_scale(), 0.0..ymax * 1.1).map_err(plot_err)?;
+                draw_hist_panel!(chart, c, true, 0.0, xfmt, yfmt);
+            }
+            (false, false) => {
+                let mut chart = tb.build_cartesian_2d(lo..hi, 0.0..ymax * 1.1).map_err(plot_err)?;
+                draw_hist_panel!(chart, c, false, 0.0, xfmt, yfmt);
+            }
+        }
+        if logx {
+            let mut chart = bb.build_cartesian_2d((lo..hi).log_scale(), r0..r1).map_err(plot_err)?;
+            draw_ratio_panel!(chart, c, label, true, xfmt);
         } else {
-            let yr = 0.0..ymax * 1.1;
-            if logx {
-                let mut chart = builder.build_cartesian_2d((lo..hi).log_scale(), yr).map_err(plot_err)?;
-                draw_steps!(chart, label, sr, sg, logx, logy);
-            } else {
-                let mut chart = builder.build_cartesian_2d(lo..hi, yr).map_err(plot_err)?;
-                draw_steps!(chart, label, sr, sg, logx, logy);
-            }
+            let mut chart = bb.build_cartesian_2d(lo..hi, r0..r1).map_err(plot_err)?;
+            draw_ratio_panel!(chart, c, label, false, xfmt);
         }
         root.present().map_err(plot_err)?;
     }
     Ok(svg)
+}
+
+/// A vertical colour bar for the logarithmic scale `vmin..vmax` (MeV), labelled at each decade.
+fn draw_colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    vmin: f64,
+    vmax: f64,
+) -> Result<()> {
+    let (_, h) = area.dim_in_pixel();
+    let (top, bottom) = (40i32, h as i32 - 40);
+    let (x0, x1) = (10i32, 30i32);
+    let span = (vmax / vmin).log10();
+    let steps = 64;
+    for k in 0..steps {
+        let t0 = k as f64 / steps as f64;
+        let y_hi = bottom - ((bottom - top) as f64 * (k + 1) as f64 / steps as f64).round() as i32;
+        let y_lo = bottom - ((bottom - top) as f64 * k as f64 / steps as f64).round() as i32;
+        area.draw(&Rectangle::new([(x0, y_hi), (x1, y_lo)], colour(t0 + 0.5 / steps as f64).filled()))
+            .map_err(plot_err)?;
+    }
+    area.draw(&Rectangle::new([(x0, top), (x1, bottom)], BLACK.stroke_width(1))).map_err(plot_err)?;
+    let first = vmin.log10().ceil() as i32;
+    let last = vmax.log10().floor() as i32;
+    for e in first..=last {
+        let t = (e as f64 - vmin.log10()) / span;
+        let y = bottom - ((bottom - top) as f64 * t).round() as i32;
+        area.draw(&PathElement::new(vec![(x1, y), (x1 + 4, y)], BLACK.stroke_width(1))).map_err(plot_err)?;
+        area.draw(&Text::new(format_log_tick(10f64.powi(e)), (x1 + 7, y - 7), ("sans-serif", 13).into_font()))
+            .map_err(plot_err)?;
+    }
+    area.draw(&Text::new("MeV", (x0, top - 22), ("sans-serif", 13).into_font())).map_err(plot_err)?;
+    Ok(())
 }
 
 /// Viridis-like colour for `t` in [0, 1].
@@ -200,13 +399,17 @@ fn average_layer_svg(geometry: &Geometry, layer: &Layer, mean_ref: &[f64], mean_
         let root = root
             .titled(
                 &format!(
-                    "{}: layer {} average shower (colour: log10 E/MeV, {:.2e} .. {:.2e})",
-                    geometry.kind, layer.id, vmin, vmax
+                    "{}: layer {} average shower (mean voxel energy, MeV; grey: below {})",
+                    geometry.kind,
+                    layer.id,
+                    format_log_tick(vmin)
                 ),
                 ("sans-serif", 16),
             )
             .map_err(plot_err)?;
-        let panels = root.split_evenly((1, 2));
+        let (images, bar) = root.split_horizontally(900 - 110);
+        draw_colour_bar(&bar, vmin, vmax)?;
+        let panels = images.split_evenly((1, 2));
         for (panel, (title, mean)) in panels.iter().zip([("reference", mean_ref), ("generated", mean_gen)]) {
             let mut chart = ChartBuilder::on(panel)
                 .caption(title, ("sans-serif", 16))

@@ -21,10 +21,10 @@
 //! rows as independent draws, as an annealer's reads are; for rows of one Markov chain it
 //! understates the error by the chain's autocorrelation.
 
-use super::table::SampleTable;
 use crate::exact::{enumerated_units, exact};
 use crate::model_file::ModelFile;
 use crate::sample::{self, Engine, SampleConfig};
+use crate::samples::table::SampleTable;
 use anyhow::{bail, Context, Result};
 use rand_core::{RngCore, SeedableRng};
 use serde::Serialize;

@@ -17,6 +17,113 @@
 use crate::model_file::ModelFile;
 use serde::Serialize;
 
+/// dimod's own serialization of the problem, `BinaryQuadraticModel.to_serializable()`
+/// (`bqm_schema` 3.0.0, lists rather than bytes), which
+/// `dimod.BinaryQuadraticModel.from_serializable(json.load(f))` loads as it is. Variables are
+/// listed in unit order; `quadratic_head`/`quadratic_tail` index into that list.
+pub fn dimod_serializable(model: &ModelFile, problem: &Ising) -> serde_json::Value {
+    serde_json::json!({
+        "type": "BinaryQuadraticModel",
+        "version": {"bqm_schema": "3.0.0"},
+        "use_bytes": false,
+        "index_type": "int32",
+        "bias_type": "float64",
+        "num_variables": problem.h.len(),
+        "num_interactions": problem.j.len(),
+        "variable_labels": problem.h.iter().map(|h| h.0).collect::<Vec<_>>(),
+        "variable_type": "SPIN",
+        "offset": problem.offset,
+        "info": {"description": problem.description, "beta": problem.beta},
+        "linear_biases": problem.h.iter().map(|h| h.1).collect::<Vec<_>>(),
+        "quadratic_biases": problem.j.iter().map(|j| j.2).collect::<Vec<_>>(),
+        "quadratic_head": model.edges.iter().map(|e| e.i).collect::<Vec<_>>(),
+        "quadratic_tail": model.edges.iter().map(|e| e.j).collect::<Vec<_>>(),
+    })
+}
+
+/// A QPU's working graph: the qubits and couplers that work (some of a full Zephyr graph are
+/// missing on every real chip).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkingGraph {
+    /// Working qubits.
+    pub qubits: std::collections::BTreeSet<u64>,
+    /// Working couplers, each as (smaller, larger) qubit.
+    pub couplers: std::collections::BTreeSet<(u64, u64)>,
+}
+
+impl WorkingGraph {
+    /// Read JSON with `qubits` and `couplers` (as in `DWaveSampler().properties`) or `nodes`
+    /// and `edges` (lists of integers and of integer pairs); errors name the file and field.
+    pub fn parse(bytes: &[u8], what: &str) -> anyhow::Result<Self> {
+        use anyhow::{bail, Context};
+        let v: serde_json::Value = serde_json::from_slice(bytes).with_context(|| format!("{what}: not JSON"))?;
+        let field = |a: &'static str, b: &'static str| v.get(a).map(|x| (a, x)).or_else(|| v.get(b).map(|x| (b, x)));
+        let (qname, qs) = field("qubits", "nodes").with_context(|| format!("{what}: no `qubits` (or `nodes`) list"))?;
+        let (cname, cs) =
+            field("couplers", "edges").with_context(|| format!("{what}: no `couplers` (or `edges`) list"))?;
+        let mut g = Self::default();
+        for (k, q) in qs.as_array().with_context(|| format!("{what}: `{qname}` is not a list"))?.iter().enumerate() {
+            match q.as_u64() {
+                Some(q) => g.qubits.insert(q),
+                None => bail!("{what}: `{qname}[{k}]` is {q}, not a qubit index"),
+            };
+        }
+        for (k, c) in cs.as_array().with_context(|| format!("{what}: `{cname}` is not a list"))?.iter().enumerate() {
+            let pair = c.as_array().filter(|p| p.len() == 2).and_then(|p| Some((p[0].as_u64()?, p[1].as_u64()?)));
+            let Some((a, b)) = pair else { bail!("{what}: `{cname}[{k}]` is {c}, not a pair of qubits") };
+            g.couplers.insert((a.min(b), a.max(b)));
+        }
+        Ok(g)
+    }
+
+    /// Check that every qubit and coupler the problem uses works; the error lists what is missing.
+    pub fn check(&self, problem: &Ising, what: &str) -> anyhow::Result<()> {
+        let missing_q: Vec<u64> = problem.h.iter().map(|h| h.0).filter(|q| !self.qubits.contains(q)).collect();
+        let missing_c: Vec<(u64, u64)> =
+            problem.j.iter().map(|&(a, b, _)| (a.min(b), a.max(b))).filter(|c| !self.couplers.contains(c)).collect();
+        if missing_q.is_empty() && missing_c.is_empty() {
+            return Ok(());
+        }
+        let show = |v: Vec<String>| {
+            let n = v.len();
+            let head: Vec<String> = v.into_iter().take(12).collect();
+            if n > 12 {
+                format!("{} ... ({n} in all)", head.join(", "))
+            } else {
+                head.join(", ")
+            }
+        };
+        let mut parts = Vec::new();
+        if !missing_q.is_empty() {
+            parts.push(format!(
+                "qubits not in the working graph: {}",
+                show(missing_q.iter().map(u64::to_string).collect())
+            ));
+        }
+        if !missing_c.is_empty() {
+            parts.push(format!(
+                "couplers not in the working graph: {}",
+                show(missing_c.iter().map(|(a, b)| format!("({a}, {b})")).collect())
+            ));
+        }
+        anyhow::bail!(
+            "the model does not fit the QPU's working graph {what}: {}. Embed the model onto working qubits \
+             (or drop the missing units and edges) first",
+            parts.join("; ")
+        )
+    }
+}
+
+/// The file layouts `qa export-ising` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum IsingFormat {
+    /// `{"h": [[qubit, h]...], "J": [[a, b, J]...], "offset": ...}` for `from_ising`.
+    #[default]
+    Json,
+    /// dimod's `BinaryQuadraticModel.to_serializable()`, for `from_serializable`.
+    Dimod,
+}
+
 /// The exported problem.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Ising {
@@ -70,6 +177,30 @@ pub fn ising(model: &ModelFile, beta: f64) -> Ising {
 mod tests {
     use super::*;
     use calo4p_core::json::Edge;
+
+    #[test]
+    fn working_graph_subset_or_named_error() {
+        let model = ModelFile {
+            partition: vec![0, 1, 2],
+            bias: vec![0.3, -1.2, 0.7],
+            edges: vec![Edge { i: 0, j: 1, w: 1.5 }, Edge { i: 1, j: 2, w: -0.4 }],
+            qubits: Some(vec![10, 4, 7]),
+            zephyr: None,
+            description: String::new(),
+        };
+        let x = ising(&model, 1.0);
+        let full =
+            WorkingGraph::parse(br#"{"qubits": [4, 7, 10, 11], "couplers": [[10, 4], [4, 7], [7, 11]]}"#, "g").unwrap();
+        full.check(&x, "g").unwrap();
+        let nodes = WorkingGraph::parse(br#"{"nodes": [4, 10], "edges": [[4, 10]]}"#, "g.json").unwrap();
+        let err = nodes.check(&x, "g.json").unwrap_err().to_string();
+        assert!(
+            err.contains("g.json") && err.contains("qubits not in the working graph: 7") && err.contains("(4, 7)"),
+            "{err}"
+        );
+        let bad = WorkingGraph::parse(br#"{"qubits": [1], "couplers": [[1]]}"#, "w.json").unwrap_err().to_string();
+        assert!(bad.contains("w.json") && bad.contains("couplers[0]"), "{bad}");
+    }
 
     /// The Ising energy of every state equals β E(z).
     #[test]

@@ -3,11 +3,11 @@
 //! An annealer returns distinct samples with a count of how often each occurred, at an
 //! unknown effective inverse temperature β_eff. This module brings such answers home:
 //!
-//! * [`sampleset`] reads dimod's `SampleSet.to_serializable()` JSON, [`csv`] reads CSV and
-//!   `.npy` rows; both map variable labels to model units ([`labels`]: through the model's
-//!   `qubits`, else unit indices) and produce one [`table::SampleTable`]: rows in the model's
-//!   unit order, a weight per row (`num_occurrences`), energies and other per-row vectors.
-//! * [`table::SampleTable::statistics`] gives the weighted moments in the statistics layout
+//! * [`crate::samples`] reads the samples (dimod SampleSet JSON, CSV, `.npy` rows), maps
+//!   variable labels to model units and produces one [`crate::samples::table::SampleTable`]:
+//!   rows in the model's unit order, a weight per row (`num_occurrences`), energies and other
+//!   per-row vectors.
+//! * [`crate::samples::table::SampleTable::statistics`] gives the weighted moments in the statistics layout
 //!   of `calo4p sample` (so `validate` can compare them with anything else).
 //! * [`beta`] estimates β_eff by energy moment matching and by maximum pseudo-likelihood,
 //!   each with a bootstrap uncertainty.
@@ -17,19 +17,14 @@
 //! row or column at fault, and outputs are written through a temporary file and a rename.
 
 pub mod beta;
-pub mod csv;
 pub mod ising;
-pub mod labels;
-pub mod sampleset;
-pub mod table;
 
 use crate::model_file::ModelFile;
+use crate::samples::{self, labels::LabelMode, Format, Imported, ReadOptions};
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use labels::LabelMode;
-use sampleset::Imported;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `calo4p qa`: annealer samples.
@@ -58,27 +53,13 @@ pub enum QaCommand {
     ExportIsing(ExportArgs),
 }
 
-/// Sample file formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// From the file's extension: .json, .csv, .npy.
-    #[default]
-    Auto,
-    /// dimod `SampleSet.to_serializable()` JSON.
-    Dimod,
-    /// CSV with a header of variable labels.
-    Csv,
-    /// NumPy rows (columns are units in order).
-    Npy,
-}
-
 /// Where the samples are and how to read them.
 #[derive(Args, Debug, Clone)]
 pub struct Input {
     /// Sample file: dimod SampleSet JSON, CSV or .npy.
     pub samples: PathBuf,
     /// Model file (the interchange JSON).
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
     /// File format.
     #[arg(long, value_enum, default_value_t)]
@@ -94,7 +75,7 @@ pub struct Input {
     #[arg(long)]
     pub unweighted: bool,
     /// Hide progress indicators.
-    #[arg(long)]
+    #[arg(short, long)]
     pub quiet: bool,
 }
 
@@ -104,7 +85,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     input: Input,
     /// Write the statistics JSON here.
-    #[arg(long)]
+    #[arg(long, short = 'o', visible_alias = "out")]
     stats: Option<PathBuf>,
     /// Print the statistics JSON instead of a table.
     #[arg(long)]
@@ -123,7 +104,7 @@ pub struct BetaArgs {
     #[arg(long, default_value_t = 200)]
     bootstrap: usize,
     /// Seed of the bootstrap and of block Gibbs.
-    #[arg(long, default_value_t = 0)]
+    #[arg(short, long, default_value_t = 0)]
     seed: u64,
     /// Model side of moment matching.
     #[arg(long, value_enum, default_value_t)]
@@ -147,7 +128,7 @@ pub struct BetaArgs {
     #[arg(long)]
     json: bool,
     /// Also write the JSON report here.
-    #[arg(long)]
+    #[arg(short, long)]
     out: Option<PathBuf>,
 }
 
@@ -155,14 +136,21 @@ pub struct BetaArgs {
 #[derive(Args, Debug)]
 pub struct ExportArgs {
     /// Model file.
-    #[arg(long)]
+    #[arg(short, long)]
     model: PathBuf,
     /// Inverse temperature folded into h and J.
     #[arg(long, default_value_t = 1.0)]
     beta: f64,
     /// Output JSON file.
-    #[arg(long)]
+    #[arg(short, long)]
     out: PathBuf,
+    /// Layout: h/J lists for `from_ising`, or dimod's own serialization (`from_serializable`).
+    #[arg(long, value_enum, default_value_t)]
+    format: ising::IsingFormat,
+    /// The QPU's working graph (JSON: `qubits` and `couplers` as in `DWaveSampler().properties`,
+    /// or `nodes` and `edges`): refuse a model that uses a missing qubit or coupler.
+    #[arg(long)]
+    working_graph: Option<PathBuf>,
 }
 
 /// Run a `qa` command.
@@ -185,37 +173,18 @@ fn spinner(show: bool, what: String) -> ProgressBar {
     bar
 }
 
-/// Read samples for `model` in the given format.
-pub fn read_samples(path: &Path, model: &ModelFile, input: &Input) -> Result<Imported> {
-    let format = match input.format {
-        Format::Auto => match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-            Some("json") => Format::Dimod,
-            Some("csv") => Format::Csv,
-            Some("npy") => Format::Npy,
-            _ => bail!("{}: cannot tell the format from the extension; use --format dimod|csv|npy", path.display()),
-        },
-        f => f,
-    };
-    if input.weights.is_some() && format != Format::Npy {
-        bail!("--weights is for .npy samples; {} carries its own counts", path.display());
+impl Input {
+    /// How [`crate::samples::read`] should read the file.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions { format: self.format, labels: self.labels, weights: self.weights.clone() }
     }
-    let imported = match format {
-        Format::Dimod => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read sample set {}", path.display()))?;
-            sampleset::parse(&bytes, model, input.labels, &format!("sample set {}", path.display()))?
-        }
-        Format::Csv => csv::read_csv(path, model, input.labels)?,
-        Format::Npy => csv::read_npy(path, input.weights.as_deref(), model)?,
-        Format::Auto => unreachable!("resolved above"),
-    };
-    Ok(imported)
 }
 
 /// Load the model and the samples the way `input` says, weighted unless `--unweighted`.
 pub fn load(input: &Input, show: bool) -> Result<(ModelFile, Imported)> {
     let model = ModelFile::load(&input.model)?;
     let bar = spinner(show && !input.quiet, format!("reading {}", input.samples.display()));
-    let mut imported = read_samples(&input.samples, &model, input);
+    let mut imported = samples::read(&input.samples, &model, &input.read_options());
     bar.finish_and_clear();
     if let Ok(im) = &mut imported {
         if input.unweighted {
@@ -226,6 +195,10 @@ pub fn load(input: &Input, show: bool) -> Result<(ModelFile, Imported)> {
 }
 
 fn import_cmd(a: ImportArgs) -> Result<()> {
+    crate::atomic::refuse_clobber(
+        &[Some(&a.input.samples), Some(&a.input.model), a.input.weights.as_ref()],
+        &[a.stats.as_ref()],
+    )?;
     let (model, imported) = load(&a.input, !a.json)?;
     let t = &imported.table;
     let source = format!(
@@ -272,6 +245,10 @@ fn import_cmd(a: ImportArgs) -> Result<()> {
 }
 
 fn beta_cmd(a: BetaArgs) -> Result<()> {
+    crate::atomic::refuse_clobber(
+        &[Some(&a.input.samples), Some(&a.input.model), a.input.weights.as_ref()],
+        &[a.out.as_ref()],
+    )?;
     let (model, imported) = load(&a.input, !a.json)?;
     let config = beta::BetaConfig {
         bootstrap: a.bootstrap,
@@ -320,13 +297,34 @@ fn beta_cmd(a: BetaArgs) -> Result<()> {
 }
 
 fn export_cmd(a: ExportArgs) -> Result<()> {
+    crate::atomic::refuse_clobber(&[Some(&a.model)], &[Some(&a.out)])?;
     if !(a.beta.is_finite() && a.beta > 0.0) {
         bail!("--beta {} is not a finite positive number", a.beta);
     }
     let model = ModelFile::load(&a.model)?;
     let problem = ising::ising(&model, a.beta);
-    let text = serde_json::to_string_pretty(&problem)?;
+    if let Some(path) = &a.working_graph {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read working graph {}", path.display()))?;
+        let what = path.display().to_string();
+        ising::WorkingGraph::parse(&bytes, &format!("working graph {what}"))?.check(&problem, &what)?;
+    }
+    let text = match a.format {
+        ising::IsingFormat::Json => serde_json::to_string_pretty(&problem)?,
+        ising::IsingFormat::Dimod => serde_json::to_string(&ising::dimod_serializable(&model, &problem))?,
+    };
     crate::atomic::write(&a.out, text.as_bytes())?;
+    if a.format == ising::IsingFormat::Dimod {
+        println!(
+            "wrote {} ({} variables, {} couplers, beta {}); load it with\n\n\
+             bqm = dimod.BinaryQuadraticModel.from_serializable(json.load(open(\"{}\")))",
+            a.out.display(),
+            problem.h.len(),
+            problem.j.len(),
+            a.beta,
+            a.out.display()
+        );
+        return Ok(());
+    }
     println!(
         "wrote {} ({} variables, {} couplers, beta {}); load it with\n\n{}",
         a.out.display(),

@@ -6,7 +6,7 @@
 //!
 //! * the bias of every unit mean and edge second moment (max and RMS);
 //! * z-scores with **effective** sample sizes: for sample files each statistic's integrated
-//!   autocorrelation time τ_int (Sokal's window, see [`super::acf::tau_int`]) over the chains
+//!   autocorrelation time τ_int (Sokal's window, see [`crate::autocorrelation::tau_int`]) over the chains
 //!   turns N samples into N / τ_int; statistics files carry `effective_samples`; exact
 //!   answers have no error. Where a side has no error estimate, z-scores are not reported;
 //! * the Frobenius metric ‖C_A − C_B‖_F between Pearson correlation matrices
@@ -18,21 +18,22 @@
 //!   TV of order √(number of likely states / N). [`tv_floor`] estimates that floor for N
 //!   independent exact draws, so that a TV is read against what a perfect sampler would show.
 
-use super::acf::tau_int;
+use super::columns::{integrated_time_bits, BitColumns};
 use crate::exact::{energy, exact_with, MAX_ENUMERATED};
 use crate::model_file::ModelFile;
-use crate::npy;
-use crate::qa::csv::read_csv;
-use crate::qa::labels::LabelMode;
-use crate::qa::sampleset::{self, Imported};
+use crate::report::progress_bar;
+use crate::samples::{self, labels::LabelMode, npy::Rows, Imported, Source};
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Most units for which pairwise moments are computed from samples.
-pub const MAX_PAIRWISE_UNITS: usize = 512;
+/// Most units for which pairwise moments (and the Frobenius metric) are computed from
+/// samples: the n × n matrices take 8 n² bytes per side (134 MB at 4096 units), and the
+/// popcounts n²/2 × rows/64 word operations.
+pub const MAX_PAIRWISE_UNITS: usize = 4096;
 
 /// One side of a comparison.
 #[derive(Clone, Debug)]
@@ -51,6 +52,8 @@ pub struct Side {
     pub num_samples: Option<f64>,
     /// Full n x n second moments, when known.
     pub second_moment: Option<Vec<f64>>,
+    /// Why `second_moment` is not known (for the Frobenius note).
+    pub no_pairs: Option<String>,
     /// Empirical distribution over states (packed into u64), for small models.
     pub states: Option<HashMap<u64, f64>>,
     /// ln Z, for the exact side.
@@ -69,6 +72,7 @@ impl Side {
             se: Some(vec![0.0; k]),
             effective_samples: Some(f64::INFINITY),
             num_samples: None,
+            no_pairs: ex.second_moment.is_none().then(|| "exact enumeration kept no pairwise moments".into()),
             second_moment: ex.second_moment,
             states: None,
             ln_z: Some(ex.ln_z),
@@ -95,6 +99,11 @@ impl Side {
             effective_samples: ess,
             num_samples: s.num_samples.map(|n| n as f64),
             second_moment: None,
+            no_pairs: Some(format!(
+                "statistics file {} holds unit means and edge moments only; the correlation matrix also needs \
+                 every pair of units without an edge (give the sample file instead)",
+                path.display()
+            )),
             states: None,
             ln_z: s.ln_z,
         })
@@ -103,31 +112,27 @@ impl Side {
     /// A `.npy` file of samples, one row per sample, one column per unit (0/1, or ±1 spins),
     /// rows ordered sweep by sweep with `chains` chains each (as `calo4p sample --out`).
     pub fn samples(model: &ModelFile, path: &Path, chains: usize) -> Result<Self> {
-        let a = npy::read(path)?;
-        let n = model.num_units();
-        if a.shape.len() != 2 || a.shape[1] != n {
-            bail!("sample file {}: shape {:?}, the model needs (rows, {n})", path.display(), a.shape);
-        }
-        let spins = a.data.iter().any(|&v| v < 0.0);
-        let mut rows = Vec::with_capacity(a.data.len());
-        for (k, &v) in a.data.iter().enumerate() {
-            rows.push(match (spins, v) {
-                (false, 0.0) | (true, -1.0) => 0u8,
-                (false, 1.0) | (true, 1.0) => 1,
-                _ => bail!("sample file {}: row {}, unit {} is {v}, not 0/1 or ±1", path.display(), k / n, k % n),
-            });
-        }
-        Self::from_rows(model, &rows, chains, &path.display().to_string())
+        let rows = samples::npy::read_rows(path, model.num_units(), &format!("sample file {}", path.display()))?;
+        Self::from_sample_rows(model, &rows, chains, &path.display().to_string(), false)
+    }
+
+    /// Rows read from a sample file.
+    fn from_sample_rows(model: &ModelFile, rows: &Rows, chains: usize, label: &str, progress: bool) -> Result<Self> {
+        Self::weighted_shown(model, &rows.data, Weighting::Chains(chains), label, progress)
     }
 
     /// Samples held in memory (`rows` x units, sweep-major then chain).
     pub fn from_rows(model: &ModelFile, rows: &[u8], chains: usize, label: &str) -> Result<Self> {
-        Self::weighted(model, rows, Weighting::Chains(chains), label)
+        Self::weighted_shown(model, rows, Weighting::Chains(chains), label, false)
     }
 
     /// Annealer samples: a dimod SampleSet JSON or a CSV file (as `calo4p qa import` reads
     /// them), each distinct row weighted by its `num_occurrences`.
     pub fn annealer(model: &ModelFile, imported: &Imported, label: &str) -> Result<Self> {
+        Self::annealer_shown(model, imported, label, false)
+    }
+
+    fn annealer_shown(model: &ModelFile, imported: &Imported, label: &str, progress: bool) -> Result<Self> {
         let t = &imported.table;
         t.check_weights(label)?;
         let n = model.num_units();
@@ -135,10 +140,20 @@ impl Side {
         for (r, row) in rows.chunks_exact_mut(n.max(1)).enumerate() {
             t.row(r, row);
         }
-        Self::weighted(model, &rows, Weighting::Counts { weight: &t.weight, effective: t.effective_size() }, label)
+        let weighting = Weighting::Counts { weight: &t.weight, effective: t.effective_size() };
+        Self::weighted_shown(model, &rows, weighting, label, progress)
     }
 
-    fn weighted(model: &ModelFile, rows: &[u8], weighting: Weighting<'_>, label: &str) -> Result<Self> {
+    /// Moments, effective sample sizes and (up to [`MAX_PAIRWISE_UNITS`]) all pairwise
+    /// moments of byte rows, from bit columns by popcount, statistics shared among the cores;
+    /// `progress` shows a bar on standard error.
+    fn weighted_shown(
+        model: &ModelFile,
+        rows: &[u8],
+        weighting: Weighting<'_>,
+        label: &str,
+        progress: bool,
+    ) -> Result<Self> {
         let n = model.num_units();
         let count = rows.len() / n.max(1);
         let (chains, weight) = match weighting {
@@ -149,82 +164,90 @@ impl Side {
             bail!("{label}: {count} samples do not split into {chains} chains of equal length");
         }
         let sweeps = count / chains;
-        let w = |r: usize| weight.map_or(1.0, |w| w[r]);
-        let total: f64 = (0..count).map(w).sum();
+        let cols = BitColumns::new(rows, n, weight);
+        let total = cols.total_weight();
         if total < 2.0 {
             bail!("{label}: {total} sample(s) are too few to estimate anything");
         }
-        let row = |r: usize| &rows[r * n..(r + 1) * n];
-        let mut mean = vec![0.0; n];
-        let mut edge = vec![0.0; model.edges.len()];
-        for r in 0..count {
-            let (z, wr) = (row(r), w(r));
-            for (m, &v) in mean.iter_mut().zip(z) {
-                *m += wr * v as f64;
-            }
-            for (s, e) in edge.iter_mut().zip(&model.edges) {
-                *s += wr * (z[e.i] & z[e.j]) as f64;
-            }
-        }
-        mean.iter_mut().chain(edge.iter_mut()).for_each(|s| *s /= total);
-        let second_moment = (n <= MAX_PAIRWISE_UNITS).then(|| {
-            let mut m = vec![0.0; n * n];
-            let mut ones = Vec::with_capacity(n);
-            for r in 0..count {
-                ones.clear();
-                ones.extend(row(r).iter().enumerate().filter(|(_, &v)| v == 1).map(|(i, _)| i));
-                for (a, &i) in ones.iter().enumerate() {
-                    for &j in &ones[a..] {
-                        m[i * n + j] += w(r);
-                    }
+        let pairwise = n <= MAX_PAIRWISE_UNITS;
+        let statistics = n + model.edges.len();
+        let pair_work = if pairwise { n * (n + 1) / 2 } else { 0 };
+        let bar = progress_bar(
+            (statistics + pair_work) as u64,
+            progress,
+            &format!("{label}: moments and autocorrelations"),
+            "statistics",
+        );
+        // Every statistic (unit means, then edges) as a bit column, its mean and τ_int.
+        let per_stat = |s: usize, scratch: &mut Vec<u64>| -> (f64, f64) {
+            let x: &[u64] = if s < n {
+                cols.column(s)
+            } else {
+                let e = &model.edges[s - n];
+                scratch.clear();
+                scratch.extend(cols.column(e.i).iter().zip(cols.column(e.j)).map(|(a, b)| a & b));
+                scratch
+            };
+            let mu = if s < n { cols.ones(s) } else { cols.both(model.edges[s - n].i, model.edges[s - n].j) } / total;
+            let var = mu * (1.0 - mu);
+            let ess = if var <= 0.0 {
+                f64::NAN
+            } else {
+                match weighting {
+                    // Annealer reads are independent draws.
+                    Weighting::Counts { effective, .. } => effective,
+                    Weighting::Chains(_) if sweeps < 4 => count as f64,
+                    Weighting::Chains(_) => count as f64 / integrated_time_bits(x, chains, sweeps, mu),
                 }
-            }
-            for i in 0..n {
-                for j in i..n {
-                    m[i * n + j] /= total;
-                    m[j * n + i] = m[i * n + j];
+            };
+            bar.inc(1);
+            (mu, ess)
+        };
+        let per: Vec<(f64, f64)> = (0..statistics)
+            .into_par_iter()
+            .map_init(|| Vec::with_capacity(cols.words()), |b, s| per_stat(s, b))
+            .collect();
+        let second_moment = pairwise.then(|| {
+            let upper: Vec<Vec<f64>> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let row = cols.second_moment_row(i);
+                    bar.inc((n - i) as u64);
+                    row
+                })
+                .collect();
+            let mut m = vec![0.0; n * n];
+            for (i, row) in upper.iter().enumerate() {
+                for (k, &v) in row.iter().enumerate() {
+                    m[i * n + i + k] = v;
+                    m[(i + k) * n + i] = v;
                 }
             }
             m
         });
+        bar.finish_and_clear();
         let states = (n <= 64).then(|| {
+            let w = |r: usize| weight.map_or(1.0, |w| w[r]);
             let mut h: HashMap<u64, f64> = HashMap::new();
-            for r in 0..count {
-                let key = row(r).iter().enumerate().fold(0u64, |k, (i, &v)| k | ((v as u64) << i));
+            for (r, row) in rows.chunks_exact(n.max(1)).enumerate() {
+                let key = row.iter().enumerate().fold(0u64, |k, (i, &v)| k | (((v != 0) as u64) << i));
                 *h.entry(key).or_insert(0.0) += w(r) / total;
             }
             h
         });
-        // Effective sample size of each statistic from its autocorrelation along the chains.
-        let stat = |s: usize, z: &[u8]| -> f64 {
-            if s < n {
-                z[s] as f64
-            } else {
-                let e = &model.edges[s - n];
-                (z[e.i] & z[e.j]) as f64
-            }
-        };
-        let values: Vec<f64> = mean.iter().chain(&edge).copied().collect();
-        let mut se = Vec::with_capacity(values.len());
+        let mean: Vec<f64> = per[..n].iter().map(|p| p.0).collect();
+        let edge: Vec<f64> = per[n..].iter().map(|p| p.0).collect();
         let mut min_ess = f64::INFINITY;
-        for (s, &mu) in values.iter().enumerate() {
-            let var = mu * (1.0 - mu);
-            if var <= 0.0 {
-                se.push(0.0);
-                continue;
-            }
-            let ess = match weighting {
-                // Annealer reads are independent draws.
-                Weighting::Counts { effective, .. } => effective,
-                Weighting::Chains(_) if sweeps < 4 => count as f64,
-                Weighting::Chains(_) => {
-                    let series: Vec<f64> = (0..count).map(|r| stat(s, row(r)) - mu).collect();
-                    count as f64 / integrated_time(&series, chains, sweeps, var)
+        let se: Vec<f64> = per
+            .iter()
+            .map(|&(mu, ess)| {
+                if ess.is_nan() {
+                    return 0.0;
                 }
-            };
-            min_ess = min_ess.min(ess);
-            se.push((var / ess).sqrt());
-        }
+                min_ess = min_ess.min(ess);
+                (mu * (1.0 - mu) / ess).sqrt()
+            })
+            .collect();
         Ok(Self {
             label: label.to_owned(),
             mean,
@@ -232,6 +255,13 @@ impl Side {
             se: Some(se),
             effective_samples: Some(min_ess),
             num_samples: Some(total),
+            no_pairs: (!pairwise).then(|| {
+                format!(
+                    "{label}: {n} units would need {n} x {n} moment matrices ({:.1} GB per side); computed up to \
+                     {MAX_PAIRWISE_UNITS} units",
+                    8.0 * (n * n) as f64 / 1e9
+                )
+            }),
             second_moment,
             states,
             ln_z: None,
@@ -246,28 +276,6 @@ enum Weighting<'a> {
     Chains(usize),
     /// Independent rows with these weights, worth `effective` draws.
     Counts { weight: &'a [f64], effective: f64 },
-}
-
-/// τ_int of one centred statistic (`series[t * chains + c]`), lags doubled until Sokal's
-/// window closes inside them.
-fn integrated_time(series: &[f64], chains: usize, sweeps: usize, var: f64) -> f64 {
-    let mut lags = 16.min(sweeps - 1);
-    loop {
-        let rho: Vec<f64> = (0..=lags)
-            .map(|tau| {
-                let pairs = (sweeps - tau) * chains;
-                let sum: f64 = (0..sweeps - tau)
-                    .map(|t| (0..chains).map(|c| series[t * chains + c] * series[(t + tau) * chains + c]).sum::<f64>())
-                    .sum();
-                sum / pairs as f64 / var
-            })
-            .collect();
-        let (tau, _, window) = tau_int(&rho, 5.0, series.len());
-        if window < lags || lags >= sweeps / 2 {
-            return tau.max(1.0);
-        }
-        lags = (lags * 2).min(sweeps / 2);
-    }
 }
 
 /// Frobenius distances between correlation matrices.
@@ -411,10 +419,9 @@ pub fn compare(model: &ModelFile, a: &Side, b: &Side, beta: f64) -> Comparison {
     let frobenius = match (&a.second_moment, &b.second_moment) {
         (Some(ma), Some(mb)) => Some(frobenius(model, ma, mb)),
         _ => {
-            notes.push(
-                "Frobenius metric: needs all pairwise moments, which statistics files do not hold (give samples or exact)"
-                    .into(),
-            );
+            for why in [&a.no_pairs, &b.no_pairs].into_iter().flatten() {
+                notes.push(format!("Frobenius metric: {why}"));
+            }
             None
         }
     };
@@ -484,28 +491,18 @@ pub fn tv_floor(pairs: &[(f64, f64)], draws: f64) -> f64 {
     0.5 * pairs.iter().map(|&(q, p)| q * binomial_mean_abs_deviation(draws, p) / (draws * p)).sum::<f64>()
 }
 
-/// Load a side named on the command line: `exact`, a `.npy` sample file, annealer samples
-/// (dimod SampleSet JSON, recognised by its `sample_data`, or `.csv`), or a statistics file.
-pub fn load_side(model: &ModelFile, spec: &str, chains: usize, beta: f64) -> Result<Side> {
+/// Load a side named on the command line: `exact`, or any sample source
+/// ([`crate::samples::open`]: `.npy` rows, annealer samples as dimod SampleSet JSON or `.csv`,
+/// or a statistics file). `progress` shows bars on standard error.
+pub fn load_side(model: &ModelFile, spec: &str, chains: usize, beta: f64, progress: bool) -> Result<Side> {
     if spec == "exact" {
         return Side::exact(model, beta).context("exact reference");
     }
     let path = Path::new(spec);
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if extension == "npy" {
-        return Side::samples(model, path, chains);
-    }
-    if extension == "csv" {
-        let imported = read_csv(path, model, LabelMode::Auto)?;
-        return Side::annealer(model, &imported, spec);
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.windows(13).any(|w| w == b"\"sample_data\"") {
-        let imported = sampleset::parse(&bytes, model, LabelMode::Auto, spec)
-            .with_context(|| format!("sample set {}", path.display()))?;
-        Side::annealer(model, &imported, spec)
-    } else {
-        Side::from_statistics(model, Statistics::parse(&bytes, path)?, path)
+    match samples::open(path, model, LabelMode::Auto)? {
+        Source::Rows(rows) => Side::from_sample_rows(model, &rows, chains, spec, progress),
+        Source::Weighted(imported) => Side::annealer_shown(model, &imported, spec, progress),
+        Source::Statistics(s) => Side::from_statistics(model, s, path),
     }
 }
 

@@ -9,13 +9,14 @@
 //! | [`acf`] | `acf` | magnetisation autocorrelation and integrated autocorrelation time |
 //! | [`svd`] | `svd` | singular values of the inter-partition weight blocks |
 pub mod acf;
+pub mod columns;
 pub mod compare;
 pub mod precision;
 pub mod stationary;
 pub mod svd;
 
 use crate::model_file::ModelFile;
-use crate::report::{line_plot, print_table, Output, Report, Scale, Series};
+use crate::report::{print_table, Mark, Output, Plot, Report, Scale, Series};
 use anyhow::{bail, Context, Result};
 use calo4p_core::QFormat;
 use clap::Args;
@@ -26,7 +27,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
     /// Model file.
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
     /// What is checked: a statistics JSON file (any engine, or `qa import`), a `.npy` sample file,
     /// or annealer samples (dimod SampleSet JSON or CSV, weighted by `num_occurrences`).
@@ -51,11 +52,14 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
     /// Write the plots (SVG) into this directory.
-    #[arg(long)]
+    #[arg(long = "plot", alias = "plots", value_name = "DIR")]
     pub plots: Option<PathBuf>,
     /// Write an HTML report (tables and plots) into this directory.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 fn opt(x: Option<f64>, digits: usize) -> String {
@@ -101,8 +105,9 @@ pub fn run_validate(args: ValidateArgs) -> Result<()> {
             bail!("{name} must be a finite non-negative number");
         }
     }
-    let a = load_side(&model, &args.samples, args.chains, args.beta).context("--samples")?;
-    let b = load_side(&model, &args.reference, args.chains, args.beta).context("--reference")?;
+    let progress = !args.quiet && !args.json;
+    let a = load_side(&model, &args.samples, args.chains, args.beta, progress).context("--samples")?;
+    let b = load_side(&model, &args.reference, args.chains, args.beta, progress).context("--reference")?;
     let c = compare(&model, &a, &b, args.beta);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&c)?);
@@ -115,6 +120,10 @@ pub fn run_validate(args: ValidateArgs) -> Result<()> {
     }
     if args.plots.is_some() || args.report.is_some() {
         let mut report = Report::new(&format!("calo4p validate: {} vs {}", c.a, c.b));
+        report.input(&args.model);
+        for side in [&args.samples, &args.reference].into_iter().filter(|s| *s != "exact") {
+            report.input(std::path::Path::new(side));
+        }
         report.table(&["statistic", "value"], comparison_rows(&c));
         for note in &c.notes {
             report.text(&format!("Note: {note}"));
@@ -126,24 +135,24 @@ pub fn run_validate(args: ValidateArgs) -> Result<()> {
             }
             _ => Vec::new(),
         };
-        let mut series = vec![Series { name: "mean bias A - B", points: bias }];
+        let mut plot = Plot::new("unit mean bias", "unit", "<z_i>_A - <z_i>_B", Scale::Linear)
+            .with(Series { name: "mean bias A - B", points: bias }, Mark::Points);
         if !se.is_empty() {
-            series.push(Series { name: "+2 standard errors", points: se.clone() });
-            series.push(Series { name: "-2 standard errors", points: se.iter().map(|&(x, y)| (x, -y)).collect() });
+            let minus = se.iter().map(|&(x, y)| (x, -y)).collect();
+            plot = plot
+                .with(Series { name: "±2 standard errors", points: se }, Mark::Guide)
+                .with(Series { name: "", points: minus }, Mark::Guide);
         }
-        report.svg("mean_bias.svg", line_plot("unit mean bias", "unit", "<z_i>_A - <z_i>_B", &series, Scale::Linear)?);
+        plot.h_lines.push(0.0);
+        report.svg("mean_bias.svg", plot.svg()?);
         if let Some(z) = &c.z {
             let pts: Vec<(f64, f64)> = z.iter().enumerate().map(|(k, &v)| (k as f64, v)).collect();
-            report.svg(
-                "z_scores.svg",
-                line_plot(
-                    "z-scores (means, then edges)",
-                    "statistic",
-                    "z",
-                    &[Series { name: "z", points: pts }],
-                    Scale::Linear,
-                )?,
-            );
+            let title = format!("z-scores: {} unit means, then {} edge moments", model.num_units(), model.edges.len());
+            let mut plot = Plot::new(&title, "statistic", "z", Scale::Linear)
+                .with(Series { name: "z", points: pts }, Mark::Points);
+            plot.h_lines.extend([-3.0, 0.0, 3.0]);
+            plot.v_lines.push((model.num_units() as f64 - 0.5, "edges →".into()));
+            report.svg("z_scores.svg", plot.svg()?);
         }
         if let Some(dir) = &args.plots {
             for p in report.write_plots(dir)? {
@@ -156,11 +165,17 @@ pub fn run_validate(args: ValidateArgs) -> Result<()> {
     }
     let worst = c.mean_bias_max.max(c.edge_bias_max);
     if let Some(t) = args.tolerance.filter(|&t| worst > t) {
-        bail!("validation failed: a moment differs by {worst:.3e}, more than --tolerance {t:e}");
+        return Err(crate::output::CheckFailed(format!(
+            "validation failed: a moment differs by {worst:.3e}, more than --tolerance {t:e}"
+        ))
+        .into());
     }
     if let (Some(limit), Some(z)) = (args.max_z, c.z_max) {
         if z > limit {
-            bail!("validation failed: |z| reaches {z:.2}, more than --max-z {limit}");
+            return Err(crate::output::CheckFailed(format!(
+                "validation failed: |z| reaches {z:.2}, more than --max-z {limit}"
+            ))
+            .into());
         }
     }
     if args.max_z.is_some() && c.z_max.is_none() {
@@ -173,7 +188,7 @@ pub fn run_validate(args: ValidateArgs) -> Result<()> {
 #[derive(Args, Debug)]
 pub struct PrecisionArgs {
     /// Model file (small: exact answers are needed; up to 24 units for the exact (b)).
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
     /// Weight formats to try.
     #[arg(long, value_delimiter = ',', default_value = "Q4.4,Q8.8,Q4.12")]
@@ -191,18 +206,19 @@ pub struct PrecisionArgs {
     #[arg(long, default_value_t = 100_000)]
     pub samples: usize,
     /// Seed for sampling.
-    #[arg(long, default_value_t = 0)]
+    #[arg(short, long, default_value_t = 0)]
     pub seed: u64,
     /// Table or JSON, plot and report.
     #[command(flatten)]
     pub output: Output,
     /// Hide progress bars.
-    #[arg(long)]
+    #[arg(short, long)]
     pub quiet: bool,
 }
 
 /// Run `calo4p precision`.
 pub fn run_precision(args: PrecisionArgs) -> Result<()> {
+    crate::atomic::refuse_clobber(&[Some(&args.model)], &[args.output.plot.as_ref()])?;
     let model = ModelFile::load(&args.model)?;
     if args.tolerance.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
         bail!("--tolerance must be a finite positive number");
@@ -219,6 +235,7 @@ pub fn run_precision(args: PrecisionArgs) -> Result<()> {
     let settings =
         precision::decompose(&model, &cfg).with_context(|| format!("model file {}", args.model.display()))?;
     let mut report = Report::new(&format!("calo4p precision: {}", args.model.display()));
+    report.input(&args.model);
     let (verdict, svg) = precision::build_report(&settings, &args.formats, args.tolerance, args.samples, &mut report)?;
     if args.output.json {
         let smallest = args.tolerance.and_then(|t| precision::smallest_meeting(&settings, &args.formats, t));

@@ -100,7 +100,7 @@ pub fn block_singular_values(model: &ModelFile) -> Vec<BlockSpectrum> {
 #[derive(clap::Args, Debug)]
 pub struct SvdArgs {
     /// Model file.
-    #[arg(long)]
+    #[arg(short, long)]
     pub model: PathBuf,
     /// Table or JSON, plot and report.
     #[command(flatten)]
@@ -161,6 +161,7 @@ pub fn plot(spectra: &[BlockSpectrum]) -> Result<String> {
 
 /// Run `calo4p svd`.
 pub fn run_svd(args: SvdArgs) -> Result<()> {
+    crate::atomic::refuse_clobber(&[Some(&args.model)], &[args.output.plot.as_ref()])?;
     let model = ModelFile::load(&args.model)?;
     let spectra = block_singular_values(&model);
     if args.output.json {
@@ -184,6 +185,7 @@ pub fn run_svd(args: SvdArgs) -> Result<()> {
         }
         if let Some(dir) = &args.output.report {
             let mut report = Report::new(&format!("calo4p svd: {}", args.model.display()));
+            report.input(&args.model);
             report.text(
                 "Singular values of each inter-partition weight block W_pq (|p| x |q|, zero where there is no edge), \
                  from nalgebra's SVD. Rank: singular values above max(rows, cols) · σ_max · ε.",

@@ -1,56 +1,16 @@
-//! Plain sample files: CSV with a header of labels, and `.npy` rows.
+//! CSV sample files with a header of labels.
 //!
-//! CSV: the first line names the columns; a column named `num_occurrences` holds each row's
+//! The first line names the columns; a column named `num_occurrences` holds each row's
 //! count, `energy` its energy, `chain_break_fraction` is carried along, every other column
 //! is a variable label (an integer when it reads as one). Values are +-1 (SPIN) or 0/1
 //! (BINARY); which is decided by the file, and a file that mixes -1 with 0 is refused.
-//! `.npy`: a 2-D array whose columns are the model's units in order, with an optional 1-D
-//! weight array of one entry per row.
 
-use super::labels::{map_labels, Label, LabelMode, Mapping};
-use super::sampleset::Imported;
+use super::labels::{map_labels, Label, LabelMode};
 use super::table::SampleTable;
+use super::{Imported, Vartype};
 use crate::model_file::ModelFile;
-use crate::npy;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-
-/// Decides SPIN or BINARY from the values seen so far.
-#[derive(Default)]
-struct Vartype {
-    /// (row, column) of the first -1 and of the first 0.
-    minus: Option<(usize, String)>,
-    zero: Option<(usize, String)>,
-}
-
-impl Vartype {
-    /// Is `v` a 1? Errors name the row and column.
-    fn one(&mut self, v: f64, row: usize, col: &dyn Fn() -> String) -> Result<bool> {
-        if v == 1.0 {
-            return Ok(true);
-        }
-        let here = || (row, col());
-        if v == -1.0 {
-            self.minus.get_or_insert_with(here);
-        } else if v == 0.0 {
-            self.zero.get_or_insert_with(here);
-        } else {
-            bail!("row {row} column {} is {v}; values are +-1 (SPIN) or 0/1 (BINARY)", col());
-        }
-        if let (Some((rm, cm)), Some((rz, cz))) = (&self.minus, &self.zero) {
-            bail!("the file mixes SPIN and BINARY values: -1 at row {rm} column {cm}, 0 at row {rz} column {cz}");
-        }
-        Ok(false)
-    }
-
-    fn name(&self) -> &'static str {
-        if self.minus.is_some() {
-            "SPIN"
-        } else {
-            "BINARY"
-        }
-    }
-}
 
 /// Split one CSV line (double quotes around a cell are allowed; no embedded newlines).
 fn cells(line: &str) -> Vec<String> {
@@ -145,40 +105,4 @@ pub fn parse_csv(text: &str, model: &ModelFile, mode: LabelMode) -> Result<Impor
     table.vectors = extra_cols.iter().map(|&c| header[c].clone()).zip(extra).collect();
     table.check_weights("`num_occurrences`")?;
     Ok(Imported { table, vartype: vartype.name(), mapping })
-}
-
-/// Read `.npy` rows (columns are the model's units) and optional `.npy` weights.
-pub fn read_npy(path: &Path, weights: Option<&Path>, model: &ModelFile) -> Result<Imported> {
-    let what = || format!("npy sample file {}", path.display());
-    let a = npy::read(path)?;
-    let n = model.num_units();
-    let (rows, cols) = match a.shape[..] {
-        [r, c] => (r, c),
-        _ => bail!("{}: shape {:?}; expected a 2-D array of rows", what(), a.shape),
-    };
-    if cols != n {
-        bail!("{}: rows have {cols} columns; the model has {n} units (columns are units in order)", what());
-    }
-    let mut table = SampleTable::zeros(n, rows);
-    let mut vartype = Vartype::default();
-    for (r, row) in a.data.chunks_exact(n.max(1)).enumerate() {
-        for (i, &v) in row.iter().enumerate() {
-            if vartype.one(v, r, &|| i.to_string()).with_context(what)? {
-                table.set(r, i);
-            }
-        }
-    }
-    if rows == 0 {
-        bail!("{}: the array has no rows", what());
-    }
-    if let Some(wpath) = weights {
-        let w = npy::read(wpath)?;
-        let wwhat = format!("weights file {}", wpath.display());
-        if w.shape.len() != 1 || w.shape[0] != rows {
-            bail!("{wwhat}: shape {:?}; expected one weight per row, ({rows},)", w.shape);
-        }
-        table.weight = w.data;
-        table.check_weights(&wwhat)?;
-    }
-    Ok(Imported { table, vartype: vartype.name(), mapping: Mapping::Unit })
 }

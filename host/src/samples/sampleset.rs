@@ -13,25 +13,15 @@
 //! every row kept, so a ragged row is named. A parse error is located by its JSON path
 //! (`vectors.energy.data[17]`) as well as its line and column.
 
-use super::labels::{map_labels, Label, LabelMode, Mapping};
+use super::labels::{map_labels, Label, LabelMode};
 use super::table::SampleTable;
+use super::Imported;
 use crate::model_file::ModelFile;
 use anyhow::{bail, Context, Result};
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// What an import produced besides the table.
-#[derive(Clone, Debug)]
-pub struct Imported {
-    /// The rows in model order with their weights.
-    pub table: SampleTable,
-    /// `SPIN` or `BINARY` (as the file said).
-    pub vartype: &'static str,
-    /// How labels were read.
-    pub mapping: Mapping,
-}
 
 #[derive(Deserialize)]
 struct SampleSetJson {
