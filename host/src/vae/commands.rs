@@ -57,8 +57,9 @@ pub struct TrainArgs {
     /// Adam learning rate of the networks.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Adam learning rate of the Boltzmann-machine stage.
-    #[arg(long, default_value_t = 1e-2)]
+    /// Adam learning rate of the Boltzmann-machine stage (1e-2 with 2 sweeps per step let
+    /// the persistent chains fall behind and the prior's validation NLL diverge on ds1).
+    #[arg(long, default_value_t = 1e-3)]
     pub prior_lr: f64,
     /// Training showers.
     #[arg(long, default_value_t = 10_000)]
@@ -73,7 +74,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 256)]
     pub chains: usize,
     /// Block Gibbs sweeps of the chains per step.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 20)]
     pub sweeps: usize,
     /// Negative-phase arithmetic: float, or fixed[:Qm.n[:BITS]].
     #[arg(long, default_value = "float")]
