@@ -60,7 +60,7 @@ pub struct RunArgs {
     #[arg(short, long, default_value_t = 0)]
     pub seed: u64,
     /// Inverse temperature (folded into the acceptance table).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::beta)]
     pub beta: f64,
     /// Devices the model is split over (partitioned mode).
     #[arg(long, default_value_t = 1)]

@@ -2,6 +2,7 @@
 //!
 //! | module | what it is |
 //! |---|---|
+//! | [`args`] | checked values of options several commands share (β) |
 //! | [`model_file`] | the model interchange JSON: load, save, quantise, build core storage |
 //! | [`statistics`] | the statistics JSON that samplers, exact answers and imports share |
 //! | [`exact`] | exact moments and ln Z of small models by enumeration |
@@ -21,6 +22,7 @@
 //! | [`atomic`] | files written under a temporary name and renamed: never half written; `-` is standard output |
 //! | [`output`] | results on standard output: closed pipes, exit statuses |
 pub mod anneal;
+pub mod args;
 pub mod atomic;
 pub mod autocorrelation;
 pub mod data;

@@ -306,7 +306,7 @@ struct SampleArgs {
     #[arg(short, long, default_value_t = 0)]
     seed: u64,
     /// Inverse temperature.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = calo4p::args::beta)]
     beta: f64,
     /// Hold units fixed: "i=v,j=v,...".
     #[arg(long)]
@@ -506,7 +506,7 @@ struct ExactArgs {
     #[arg(short, long)]
     model: PathBuf,
     /// Inverse temperature.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = calo4p::args::beta)]
     beta: f64,
     /// Print JSON instead of a table.
     #[arg(long)]

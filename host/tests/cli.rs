@@ -410,3 +410,26 @@ fn a_fast_quench_freezes_out_below_its_final_beta() {
     assert!((slow - 4.0).abs() < 0.4, "a 200-sweep anneal reaches beta_eff {slow}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A β no sampler can use (NaN, infinite, negative) is a usage error naming the option, in
+/// every command that takes one; before, `validate --beta NaN` passed its tolerance.
+#[test]
+fn non_finite_or_negative_beta_is_refused() {
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let model = model.to_str().unwrap();
+    let reads = reference("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
+    let reads = reads.to_str().unwrap();
+    for beta in ["--beta=NaN", "--beta=inf", "--beta=-1"] {
+        for args in [
+            vec!["exact", "-m", model, beta],
+            vec!["validate", "-m", model, "--samples", reads, "--tolerance", "1", beta],
+            vec!["sample", "-m", model, "--sweeps", "1", "--burn-in", "0", "-q", "-o", "-", beta],
+            vec!["qa", "export-ising", "-m", model, "-o", "-", beta],
+        ] {
+            let o = calo4p(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains("--beta"), "{args:?}: {}", stderr(&o));
+            assert!(o.stdout.is_empty(), "{args:?} wrote a result");
+        }
+    }
+}

@@ -139,7 +139,7 @@ pub struct ExportArgs {
     #[arg(short, long)]
     model: PathBuf,
     /// Inverse temperature folded into h and J.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::beta)]
     beta: f64,
     /// Output JSON file.
     #[arg(short, long)]

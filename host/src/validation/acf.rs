@@ -47,7 +47,7 @@ pub struct AcfArgs {
     #[arg(short, long, default_value_t = 0)]
     pub seed: u64,
     /// Inverse temperature.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::beta)]
     pub beta: f64,
     /// Start states: a .npy array of 0/1 rows (chain c starts from row c mod rows); default random.
     #[arg(long)]

@@ -40,7 +40,7 @@ pub struct ValidateArgs {
     #[arg(long, default_value_t = 1)]
     pub chains: usize,
     /// Inverse temperature of the exact reference.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::beta)]
     pub beta: f64,
     /// Fail (exit status 1) when a unit mean or edge moment differs by more than this.
     #[arg(long)]
@@ -197,7 +197,7 @@ pub struct PrecisionArgs {
     #[arg(long, value_delimiter = ',', default_value = "8,12,16")]
     pub lut_bits: Vec<u32>,
     /// Inverse temperature.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::beta)]
     pub beta: f64,
     /// Report the smallest setting whose moment bias (a)+(b) stays within this.
     #[arg(long)]

@@ -1,0 +1,28 @@
+//! Checked values of command-line options shared by several commands, so that a value no
+//! command can use is refused where it is typed (exit status 2), never carried into a result.
+
+/// An inverse temperature: a finite number >= 0 (`NaN`, `inf` and negative values are refused).
+pub fn beta(s: &str) -> Result<f64, String> {
+    let b: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !b.is_finite() {
+        return Err(format!("β must be finite, got {s}"));
+    }
+    if b < 0.0 {
+        return Err(format!("β must be >= 0, got {s}"));
+    }
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beta_is_finite_and_non_negative() {
+        assert_eq!(beta("0.6"), Ok(0.6));
+        assert_eq!(beta("0"), Ok(0.0));
+        for bad in ["NaN", "nan", "inf", "-inf", "-1", "1e309", "x", ""] {
+            assert!(beta(bad).is_err(), "{bad} accepted");
+        }
+    }
+}
