@@ -1,4 +1,4 @@
-//! Checked values of command-line options shared by several commands, so that a value no
+//! Checked values of command-line options (β, counts) shared by several commands, so that a value no
 //! command can use is refused where it is typed (exit status 2), never carried into a result.
 
 /// An inverse temperature: a finite number >= 0 (`NaN`, `inf` and negative values are refused).
@@ -13,6 +13,15 @@ pub fn beta(s: &str) -> Result<f64, String> {
     Ok(b)
 }
 
+/// A count that must be at least 1.
+pub fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1, got 0".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,5 +33,7 @@ mod tests {
         for bad in ["NaN", "nan", "inf", "-inf", "-1", "1e309", "x", ""] {
             assert!(beta(bad).is_err(), "{bad} accepted");
         }
+        assert_eq!(positive("3"), Ok(3));
+        assert!(positive("0").is_err() && positive("-1").is_err() && positive("1.5").is_err());
     }
 }

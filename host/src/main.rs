@@ -154,8 +154,8 @@ struct RandomArgs {
     /// Zephyr shape as M,T.
     #[arg(long, value_parser = parse_pair)]
     zephyr: (usize, usize),
-    /// Units per partition (colour class).
-    #[arg(long)]
+    /// Units per partition (colour class), at least 1.
+    #[arg(long, value_parser = calo4p::args::positive)]
     per_partition: usize,
     /// Seed.
     #[arg(short, long, default_value_t = 0)]
@@ -340,7 +340,16 @@ fn parse_clamp(s: &str) -> Result<Vec<(usize, u8)>> {
             }
             Ok((i, v))
         })
-        .collect()
+        .collect::<Result<Vec<(usize, u8)>>>()
+        .and_then(|c| {
+            // `0=1,0=0` is a contradiction, not a choice of the last one.
+            for (k, &(i, v)) in c.iter().enumerate() {
+                if let Some(&(_, w)) = c[..k].iter().find(|(j, _)| *j == i) {
+                    bail!("--clamp: unit {i} is clamped twice ({i}={w} and {i}={v})");
+                }
+            }
+            Ok(c)
+        })
 }
 
 /// Write a human summary to standard output, or to standard error when a data file already

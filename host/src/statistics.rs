@@ -53,6 +53,21 @@ impl Statistics {
                 bail!("statistics file {}: `mean[{i}]` = {m} is not in [0, 1]", path.display());
             }
         }
+        for (k, &(i, j, m)) in stats.edge_second_moment.iter().enumerate() {
+            if !(0.0..=1.0).contains(&m) {
+                bail!(
+                    "statistics file {}: `edge_second_moment[{k}]` ({i}, {j}) = {m} is not in [0, 1]",
+                    path.display()
+                );
+            }
+        }
+        // No samples behind an estimate makes every z-score 0: a check that cannot fail.
+        if let Some(n) = stats.effective_samples.filter(|n| !(n.is_finite() && *n > 0.0)) {
+            bail!("statistics file {}: `effective_samples` = {n}: must be a finite number > 0", path.display());
+        }
+        if stats.num_samples == Some(0) {
+            bail!("statistics file {}: `num_samples` = 0: no samples behind these estimates", path.display());
+        }
         Ok(stats)
     }
 

@@ -433,3 +433,29 @@ fn non_finite_or_negative_beta_is_refused() {
         }
     }
 }
+
+/// Issue 11's small untruths: a model with no units, a unit clamped to both values, and a
+/// statistics file with no samples behind it are input errors (exit 2), not results.
+#[test]
+fn contradictory_or_empty_inputs_are_refused() {
+    let dir = scratch("contradictions");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let model = model.to_str().unwrap();
+    let out = dir.join("m.json");
+    let o = calo4p(&["model", "random", "--zephyr", "1,4", "--per-partition", "0", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--per-partition") && !out.exists());
+    let o = calo4p(&["sample", "-m", model, "--clamp", "0=1,0=0", "--sweeps", "1", "-q", "-o", "-"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("clamped twice"), "{}", stderr(&o));
+    let stats = dir.join("s.json");
+    let o =
+        calo4p(&["sample", "-m", model, "--sweeps", "20", "--burn-in", "0", "-q", "--stats", stats.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut s = json(&std::fs::read(&stats).unwrap());
+    s["effective_samples"] = serde_json::json!(0.0);
+    std::fs::write(&stats, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = calo4p(&["validate", "-m", model, "--samples", stats.to_str().unwrap(), "--max-z", "3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("effective_samples"), "{}", stderr(&o));
+}

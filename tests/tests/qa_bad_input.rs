@@ -271,8 +271,11 @@ fn other_commands_write_nothing_on_error() {
     let msg = run(&["qa", "beta", s, "--model", m, "--out", o, "--quiet"]);
     assert_has(&msg, &["s.json", "add up to 0"]);
     assert!(!out.exists());
-    let msg = run(&["qa", "export-ising", "--model", m, "--beta=-1", "--out", o]);
-    assert_has(&msg, &["--beta -1"]);
+    // A negative β is refused where it is typed, before anything runs.
+    let Err(err) = Cli::try_parse_from(["qa", "export-ising", "--model", m, "--beta=-1", "--out", o]) else {
+        panic!("--beta=-1 accepted");
+    };
+    assert_has(&err.to_string(), &["--beta", "must be >= 0"]);
     assert!(!out.exists());
     std::fs::write(&model, r#"{"partition": [0, 1], "bias": [0.5], "edges": []}"#).unwrap();
     let msg = run(&["qa", "export-ising", "--model", m, "--out", o]);
