@@ -262,6 +262,9 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
         let (z, fields, u) = (&mut z[..n], &fields[..n], &u[..n]);
         let mut saturated = 0u32;
         let rows = z.iter_mut().zip(fields).zip(u);
+        // The clamp-and-lookup lines repeat in both arms on purpose: shared through a closure,
+        // the loops stop vectorising (callgrind, Z(6,4), 256 chains: 44.4 -> 64.9 instructions
+        // per update for heat bath, 45.0 -> 68.9 for Metropolis).
         match self.lut.rule() {
             Rule::HeatBath => {
                 for ((zi, &f), &u) in rows {

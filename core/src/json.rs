@@ -323,37 +323,9 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
     }
 }
 
-/// The offset of the first bracket nested deeper than [`MAX_DEPTH`], outside strings.
-fn too_deep(json: &[u8]) -> Option<usize> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (at, &c) in json.iter().enumerate() {
-        if in_string {
-            match (escaped, c) {
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => escaped = false,
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(at);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// True when the text holds a bare NaN or Infinity token outside strings (Python writes them).
-fn has_non_finite_literal(json: &[u8]) -> bool {
-    let mut in_string = false;
-    let mut escaped = false;
+/// The first `Some` that `visit(offset, byte)` returns for a byte outside strings.
+fn outside_strings<T>(json: &[u8], mut visit: impl FnMut(usize, u8) -> Option<T>) -> Option<T> {
+    let (mut in_string, mut escaped) = (false, false);
     for (at, &c) in json.iter().enumerate() {
         if in_string {
             match (escaped, c) {
@@ -363,11 +335,33 @@ fn has_non_finite_literal(json: &[u8]) -> bool {
             }
         } else if c == b'"' {
             in_string = true;
-        } else if json[at..].starts_with(b"NaN") || json[at..].starts_with(b"Infinity") {
-            return true;
+        } else if let Some(found) = visit(at, c) {
+            return Some(found);
         }
     }
-    false
+    None
+}
+
+/// The offset of the first bracket nested deeper than [`MAX_DEPTH`], outside strings.
+fn too_deep(json: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    outside_strings(json, |at, c| match c {
+        b'[' | b'{' => {
+            depth += 1;
+            (depth > MAX_DEPTH).then_some(at)
+        }
+        b']' | b'}' => {
+            depth = depth.saturating_sub(1);
+            None
+        }
+        _ => None,
+    })
+}
+
+/// True when the text holds a bare NaN or Infinity token outside strings (Python writes them).
+fn has_non_finite_literal(json: &[u8]) -> bool {
+    outside_strings(json, |at, _| (json[at..].starts_with(b"NaN") || json[at..].starts_with(b"Infinity")).then_some(()))
+        .is_some()
 }
 
 /// Parse a model file into `buf`.

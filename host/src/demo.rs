@@ -23,25 +23,13 @@ pub fn reference_model() -> Result<ModelFile> {
     ModelFile::parse(REFERENCE_MODEL.as_bytes()).context("built-in model rbm_7x7x7x7_seed20250131.json")
 }
 
-/// Largest |a - b| and root mean square of the differences.
-pub fn max_rms(a: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut max, mut sum, mut n) = (0.0f64, 0.0, 0usize);
-    for d in a {
-        max = max.max(d.abs());
-        sum += d * d;
-        n += 1;
-    }
-    (max, (sum / n.max(1) as f64).sqrt())
-}
-
 /// Deviation of sampled statistics from exact ones: (max, rms) over unit means and over edge
 /// second moments, and the largest |z| with the binomial standard error of independent
 /// samples (chains are nearly independent here; `validate` uses effective sample sizes).
 pub fn deviation(s: &Statistics, exact: &Statistics) -> [f64; 5] {
     let n = s.num_samples.unwrap_or(1) as f64;
     let z = |p: f64, q: f64| (p - q).abs() / (q * (1.0 - q) / n).sqrt().max(1e-12);
-    let means = max_rms(s.mean.iter().zip(&exact.mean).map(|(a, b)| a - b));
-    let edges = max_rms(s.edge_second_moment.iter().zip(&exact.edge_second_moment).map(|(a, b)| a.2 - b.2));
+    let [mean_max, mean_rms, edge_max, edge_rms] = s.bias(exact);
     let zmax = s
         .mean
         .iter()
@@ -49,7 +37,7 @@ pub fn deviation(s: &Statistics, exact: &Statistics) -> [f64; 5] {
         .map(|(&a, &b)| z(a, b))
         .chain(s.edge_second_moment.iter().zip(&exact.edge_second_moment).map(|(a, b)| z(a.2, b.2)))
         .fold(0.0, f64::max);
-    [means.0, means.1, edges.0, edges.1, zmax]
+    [mean_max, mean_rms, edge_max, edge_rms, zmax]
 }
 
 /// Run the demo, printing a table.

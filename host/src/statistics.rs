@@ -37,7 +37,26 @@ pub struct Statistics {
     pub source: Option<String>,
 }
 
+/// Largest |d| and root mean square of the differences `d` (0, 0 when there are none).
+pub fn max_rms(d: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (mut max, mut sum, mut n) = (0.0f64, 0.0, 0usize);
+    for x in d {
+        max = max.max(x.abs());
+        sum += x * x;
+        n += 1;
+    }
+    (max, (sum / n.max(1) as f64).sqrt())
+}
+
 impl Statistics {
+    /// How far these statistics are from `other`: (max, rms) of the differences of unit means,
+    /// then (max, rms) of the differences of edge second moments.
+    pub fn bias(&self, other: &Statistics) -> [f64; 4] {
+        let m = max_rms(self.mean.iter().zip(&other.mean).map(|(a, b)| a - b));
+        let e = max_rms(self.edge_second_moment.iter().zip(&other.edge_second_moment).map(|(a, b)| a.2 - b.2));
+        [m.0, m.1, e.0, e.1]
+    }
+
     /// Read a statistics file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read(path).with_context(|| format!("cannot read statistics file {}", path.display()))?;

@@ -92,23 +92,6 @@ pub struct DemoSummary {
     pub seconds: f64,
 }
 
-fn max_rms(d: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut max, mut sum, mut n) = (0.0f64, 0.0, 0usize);
-    for x in d {
-        max = max.max(x.abs());
-        sum += x * x;
-        n += 1;
-    }
-    (max, (sum / n.max(1) as f64).sqrt())
-}
-
-/// (max, rms) differences of unit means and of edge second moments.
-fn bias(a: &Statistics, b: &Statistics) -> [f64; 4] {
-    let m = max_rms(a.mean.iter().zip(&b.mean).map(|(x, y)| x - y));
-    let e = max_rms(a.edge_second_moment.iter().zip(&b.edge_second_moment).map(|(x, y)| x.2 - y.2));
-    [m.0, m.1, e.0, e.1]
-}
-
 /// A small configuration for the demo.
 pub fn config(o: &DemoOptions, train: &Showers, val: &Showers) -> Result<VaeConfig> {
     let kind = GeometryKind::Ds1Photons;
@@ -216,10 +199,10 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
     let float_q = sample(&quantised, Engine::Float, 13)?;
     let fixed_s = sample(&prior, fixed, 14)?;
     let bias_rows = [
-        ("noise: float vs float (another seed)", bias(&float2, &float)),
-        ("(a) weight quantisation: float on Q8.8 prior vs float", bias(&float_q, &float)),
-        ("(b) sampler arithmetic: fixed vs float on Q8.8 prior", bias(&fixed_s, &float_q)),
-        ("total: fixed Q8.8 / 16-bit table vs float", bias(&fixed_s, &float)),
+        ("noise: float vs float (another seed)", float2.bias(&float)),
+        ("(a) weight quantisation: float on Q8.8 prior vs float", float_q.bias(&float)),
+        ("(b) sampler arithmetic: fixed vs float on Q8.8 prior", fixed_s.bias(&float_q)),
+        ("total: fixed Q8.8 / 16-bit table vs float", fixed_s.bias(&float)),
     ];
     // Generate from each engine at the reference showers' energies; and from an untrained model.
     let energies = reference.incident_energies.clone();

@@ -23,7 +23,7 @@ use crate::exact::{energy, exact_with, MAX_ENUMERATED};
 use crate::model_file::ModelFile;
 use crate::report::progress_bar;
 use crate::samples::{self, labels::LabelMode, npy::Rows, Imported, Source};
-use crate::statistics::Statistics;
+use crate::statistics::{max_rms, Statistics};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -330,11 +330,6 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
-fn max_rms(d: &[f64]) -> (f64, f64) {
-    let max = d.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    (max, (d.iter().map(|x| x * x).sum::<f64>() / d.len().max(1) as f64).sqrt())
-}
-
 fn correlation(m: &[f64], n: usize) -> (Vec<f64>, Vec<bool>) {
     let var: Vec<f64> = (0..n).map(|i| m[i * n + i] * (1.0 - m[i * n + i])).collect();
     let frozen: Vec<bool> = var.iter().map(|&v| v <= 1e-300).collect();
@@ -384,8 +379,8 @@ pub fn compare(model: &ModelFile, a: &Side, b: &Side, beta: f64) -> Comparison {
     let mut notes = Vec::new();
     let mean_bias: Vec<f64> = a.mean.iter().zip(&b.mean).map(|(x, y)| x - y).collect();
     let edge_bias: Vec<f64> = a.edge.iter().zip(&b.edge).map(|(x, y)| x - y).collect();
-    let (mean_bias_max, mean_bias_rms) = max_rms(&mean_bias);
-    let (edge_bias_max, edge_bias_rms) = max_rms(&edge_bias);
+    let (mean_bias_max, mean_bias_rms) = max_rms(mean_bias.iter().copied());
+    let (edge_bias_max, edge_bias_rms) = max_rms(edge_bias.iter().copied());
     let z = match (&a.se, &b.se) {
         (Some(sa), Some(sb)) => Some(
             mean_bias
