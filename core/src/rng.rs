@@ -172,6 +172,11 @@ impl Xoshiro128PlusPlus {
         }
     }
 
+    /// The raw state words (what hardware loads into a lane's generator).
+    pub fn state(&self) -> [u32; 4] {
+        self.s
+    }
+
     /// Advance by 2^64 draws: gives 2^64 non-overlapping subsequences for chains.
     pub fn jump(&mut self) {
         const JUMP: [u32; 4] = [0x8764_000b, 0xf542_d2d3, 0x6fa0_35c3, 0x77f2_db5b];

@@ -482,8 +482,21 @@ impl<'m, W: RawWeight> Accelerator<'m, W> {
         rngs
     }
 
+    /// The static schedule: `plan()[p][g]` lists the units of partition p on global lane g,
+    /// in issue order, clamped units left out.
+    pub fn plan(&self) -> &[Vec<Vec<u32>>] {
+        &self.plan
+    }
+
+    /// Unit i's adjacency list as the weight memory holds it: neighbours in ascending order
+    /// and their weights.
+    pub fn adjacency(&self, i: usize) -> (&[u32], &[W]) {
+        let s = self.adj_start[i]..self.adj_start[i + 1];
+        (&self.adj_unit[s.clone()], &self.adj_weight[s])
+    }
+
     /// Cycles of one job (one unit of one chain): (initiation interval, compute cycles).
-    fn job(&self, degree: usize) -> (u64, u64) {
+    pub(crate) fn job(&self, degree: usize) -> (u64, u64) {
         let d = degree as u64;
         let l = self.hw.lanes as u64;
         let compute = ceil_div(d, self.hw.adder_width as u64).max(1);

@@ -7,6 +7,8 @@
 //! | [`accelerator`] | the simulator: lanes, adder trees, pipeline, memories and colour phases performing every update with core's arithmetic and xoshiro128++, and counting cycles; the partitioned multi-device mode |
 //! | [`resources`] | LUT, flip-flop, DSP and block-RAM estimates with their formulas |
 //! | [`kat`] | known-answer vectors (draws, fields, table entries, states) in a hex file an RTL testbench can read |
+//! | [`rtl`] | the RTL (`rtl/*.v`) and, per model, its generated top level, parameter header, memory images (`.mem`, Intel HEX, `.coe`), C header and Verilator testbench |
+//! | [`cosim`] | Verilator co-simulation against the simulator and core, draw by draw and cycle by cycle; yosys / nextpnr synthesis reports |
 //!
 //! The contract with core: for the same model, seed and lane mapping, [`Accelerator::sweep`]
 //! produces the states of core's `BlockGibbs` with `Draws::PerLane`, sweep by sweep
@@ -17,8 +19,10 @@
 
 pub mod accelerator;
 pub mod config;
+pub mod cosim;
 pub mod kat;
 pub mod resources;
+pub mod rtl;
 
 pub use accelerator::{Accelerator, Cycles, Layout, MemoryNeeds, Rates, SimError, Update};
 pub use config::{ConfigError, HwConfig};

@@ -2,44 +2,18 @@
 //! sweep by sweep, over random Zephyr models of several sizes, formats, lane counts, lane
 //! maps, clamps and seeds; and dense (RBM) blocks.
 
+use calo4p_core::QFormat;
 use calo4p_core::arithmetic::{Arithmetic, Fixed};
 use calo4p_core::gibbs::{BlockGibbs, Chains, Clamp, Draws};
 use calo4p_core::model::{Block, Dense, Model, SparseStorage};
 use calo4p_core::qformat::RawWeight;
 use calo4p_core::rng::Xoshiro128PlusPlus;
-use calo4p_core::zephyr::Zephyr;
-use calo4p_core::QFormat;
 use calo4p_fpga_sim::config::LaneMapping;
 use calo4p_fpga_sim::{Accelerator, HwConfig, Layout};
 use rand_core::RngCore;
 
-/// Partition sizes, raw biases, edges (i, j, raw).
-type RawModel = (Vec<usize>, Vec<i32>, Vec<(usize, usize, i32)>);
-
-/// A 4-partite model on Z(m, t) with `n` units per colour, raw parameters uniform in
-/// [-max_raw, max_raw]: (sizes, biases, edges).
-fn zephyr_model(m: usize, t: usize, n: usize, seed: u64, max_raw: i32) -> RawModel {
-    let z = Zephyr::new(m, t).unwrap();
-    let mut q = vec![0u32; 4 * n];
-    z.select_per_partition(n, &mut q).unwrap();
-    let unit_of: std::collections::HashMap<usize, usize> =
-        q.iter().enumerate().map(|(i, &q)| (q as usize, i)).collect();
-    let mut rng = Xoshiro128PlusPlus::from_u64(seed);
-    let span = 2 * max_raw as u64 + 1;
-    let mut raw = move || (rng.next_u32() as u64 % span) as i32 - max_raw;
-    let bias = (0..4 * n).map(|_| raw()).collect();
-    let mut edges = Vec::new();
-    for (i, &qi) in q.iter().enumerate() {
-        for nb in z.neighbours(qi as usize).unwrap() {
-            if let Some(&j) = unit_of.get(&nb) {
-                if i < j {
-                    edges.push((i, j, raw()));
-                }
-            }
-        }
-    }
-    (vec![n; 4], bias, edges)
-}
+mod common;
+use common::zephyr_model;
 
 struct Case {
     format: QFormat,

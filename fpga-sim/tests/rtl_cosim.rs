@@ -1,0 +1,126 @@
+//! The RTL (Verilator) against the simulator and core, draw by draw, state by state and cycle
+//! by cycle: random Zephyr models at two lane counts, with clamping, for 100 sweeps, in heat
+//! bath and Metropolis, pipelined (bram-pipelined) and combinational (pbit-array) designs.
+//!
+//! Without Verilator the tests print that they were skipped and why; with
+//! `CALO4P_REQUIRE_RTL_TOOLS=1` (as `.ci/run` sets) a missing tool fails them instead.
+
+mod common;
+
+use calo4p_core::QFormat;
+use calo4p_core::gibbs::Clamp;
+use calo4p_core::model::{Model, SparseStorage};
+use calo4p_fpga_sim::config::{LaneMapping, RuleKind};
+use calo4p_fpga_sim::cosim::{self, ToolError};
+use calo4p_fpga_sim::{Accelerator, HwConfig, Layout};
+
+/// Skip (or, under CI, fail) when Verilator is missing.
+fn tools_present() -> bool {
+    match cosim::require("verilator") {
+        Ok(()) => true,
+        Err(e) => {
+            assert!(std::env::var_os("CALO4P_REQUIRE_RTL_TOOLS").is_none(), "RTL tools required: {e}");
+            eprintln!("SKIPPED: {e}");
+            false
+        }
+    }
+}
+
+struct Case {
+    preset: &'static str,
+    lanes: u32,
+    adder_width: u32,
+    map: LaneMapping,
+    chains: usize,
+    clamp: Vec<(usize, u8)>,
+    metropolis: bool,
+    seed: u64,
+}
+
+fn run(case: &Case, m: usize, n: usize) -> cosim::CosimReport {
+    let (sizes, bias, edges) = common::zephyr_model(m, 4, n, case.seed, 384);
+    let bias: Vec<i16> = bias.iter().map(|&b| b as i16).collect();
+    let mut rp = vec![0u32; Model::<i16>::row_ptr_len(&sizes)];
+    let (mut col, mut w) = (vec![0u16; edges.len()], vec![0i16; edges.len()]);
+    let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+    let e = edges.iter().map(|&(i, j, x)| (i, j, x as i16));
+    let model = Model::from_edges(&bias, &sizes, e, st, QFormat::Q8_8.lsb()).unwrap();
+    let mut hw = HwConfig::preset(case.preset).unwrap();
+    hw.lanes = case.lanes;
+    hw.adder_width = case.adder_width;
+    hw.lane_map = case.map;
+    if case.metropolis {
+        hw.arithmetic.rule = RuleKind::Metropolis;
+    }
+    let total = model.num_units();
+    let mut bits = vec![0u32; Clamp::words(total)];
+    for &(i, _) in &case.clamp {
+        bits[i / 32] |= 1 << (i % 32);
+    }
+    let clamp = (!case.clamp.is_empty()).then(|| Clamp::new(&bits));
+    let mut acc = Accelerator::new(&hw, model, clamp, case.chains, 1.0, Layout::default()).unwrap();
+    let mut rngs = acc.rngs(case.seed, case.chains);
+    let state = cosim::random_start(total, case.chains, &mut rngs, &case.clamp);
+    let dir =
+        std::env::temp_dir().join(format!("calo4p-rtl-test-{}-{}-{}", case.preset, case.lanes, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = match cosim::cosim(&mut acc, clamp, 1.0, &state, &rngs, 100, &dir, false) {
+        Ok(r) => r,
+        Err(ToolError::Missing(..)) => unreachable!("checked"),
+        Err(e) => panic!("{e}"),
+    };
+    if std::env::var_os("CALO4P_KEEP_RTL").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    report
+}
+
+fn check(r: &cosim::CosimReport) {
+    if let Some(m) = &r.mismatch {
+        panic!("{m}");
+    }
+    assert_eq!(r.rtl_cycles_per_sweep, r.expected_cycles_per_sweep, "cycle counter");
+    assert_eq!(r.memory_stall_per_sweep, 0, "the presets never stall");
+    assert_eq!(r.rtl_cycles_per_sweep, r.simulated_cycles_per_sweep, "RTL cycles equal fpga-sim's");
+    assert_eq!(r.updates as usize, 100 * r.chains * (r.units - 3), "every unclamped unit, every chain, every sweep");
+}
+
+#[test]
+fn pipelined_lanes_match_heat_bath_at_two_lane_counts() {
+    if !tools_present() {
+        return;
+    }
+    for (lanes, map, aw) in [(2, LaneMapping::RoundRobin, 4), (5, LaneMapping::Blocked, 3)] {
+        let case = Case {
+            preset: "bram-pipelined",
+            lanes,
+            adder_width: aw,
+            map,
+            chains: 3,
+            clamp: vec![(0, 1), (12, 0), (40, 1)],
+            metropolis: false,
+            seed: 11 + lanes as u64,
+        };
+        let r = run(&case, 1, 12);
+        check(&r);
+    }
+}
+
+#[test]
+fn combinational_pbits_match_metropolis() {
+    if !tools_present() {
+        return;
+    }
+    let case = Case {
+        preset: "pbit-array",
+        lanes: 12,
+        adder_width: 20,
+        map: LaneMapping::RoundRobin,
+        chains: 2,
+        clamp: vec![(3, 0), (20, 1), (47, 0)],
+        metropolis: true,
+        seed: 5,
+    };
+    let r = run(&case, 1, 12);
+    check(&r);
+}
