@@ -8,7 +8,9 @@
 //! | [`resources`] | LUT, flip-flop, DSP and block-RAM estimates with their formulas |
 //! | [`kat`] | known-answer vectors (draws, fields, table entries, states) in a hex file an RTL testbench can read |
 //! | [`rtl`] | the RTL (`rtl/*.v`) and, per model, its generated top level, parameter header, memory images (`.mem`, Intel HEX, `.coe`), C header and Verilator testbench |
-//! | [`cosim`] | Verilator co-simulation against the simulator and core, draw by draw and cycle by cycle; yosys / nextpnr synthesis reports |
+//! | [`cosim`] | Verilator co-simulation against the simulator and core, draw by draw and cycle by cycle |
+//! | [`synth`] | yosys synthesis (iCE40, ECP5, Xilinx) and nextpnr-ice40 place and route: resources and Fmax parsed from the tools' reports; fit checks before synthesis |
+//! | [`tools`] | finding and running the external tools; a missing one names its Debian package |
 //!
 //! The contract with core: for the same model, seed and lane mapping, [`Accelerator::sweep`]
 //! produces the states of core's `BlockGibbs` with `Draws::PerLane`, sweep by sweep
@@ -23,6 +25,8 @@ pub mod cosim;
 pub mod kat;
 pub mod resources;
 pub mod rtl;
+pub mod synth;
+pub mod tools;
 
 pub use accelerator::{Accelerator, Cycles, Layout, MemoryNeeds, Rates, SimError, Update};
 pub use config::{ConfigError, HwConfig};

@@ -12,7 +12,7 @@
 //! bits, S pipeline depth.
 
 use crate::accelerator::MemoryNeeds;
-use crate::config::{resource_family, HwConfig, Memory, MemoryKind};
+use crate::config::{HwConfig, Memory, MemoryKind, resource_family};
 use serde::Serialize;
 
 /// One line of the estimate.

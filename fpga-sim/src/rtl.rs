@@ -39,6 +39,9 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("calo4p_xoshiro128pp.v", include_str!("../rtl/calo4p_xoshiro128pp.v")),
 ];
 
+/// The pin-limited wrapper that synthesis and place-and-route take as top level.
+pub const FPGA_TOP: (&str, &str) = ("calo4p_fpga.v", include_str!("../rtl/calo4p_fpga.v"));
+
 /// The Verilator testbench (C++): runs `+sweeps=K` sweeps, printing `S k` before each, the
 /// lanes' `U lane unit chain draw bit field` lines (with `-DCALO4P_TRACE`), `C cycles` and one
 /// `Z unit chains-hex` line per unit after each.
@@ -193,6 +196,17 @@ struct Lane {
     entries: Vec<(u32, i64)>,
 }
 
+/// A read-only memory of the design, for capacity estimates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// Words.
+    pub words: u64,
+    /// Bits per word.
+    pub width: u32,
+    /// Read through a register (block-RAM style) rather than in the issue cycle.
+    pub registered: bool,
+}
+
 /// A generated design: files to write and what the RTL will count.
 #[derive(Clone, Debug)]
 pub struct RtlDesign {
@@ -209,6 +223,14 @@ pub struct RtlDesign {
     pub expected_cycles: u64,
     /// fpga-sim's cycles per sweep for the same configuration (with its shared-memory stalls).
     pub simulated_cycles: u64,
+    /// Unit-address and chain-index bits.
+    pub unit_bits: u32,
+    /// Chain-index bits.
+    pub chain_bits: u32,
+    /// Every lane's job, adjacency, count and table memories.
+    pub memories: Vec<Memory>,
+    /// Updates per sweep.
+    pub updates_per_sweep: u64,
 }
 
 /// Generate the design for `acc` with datapath `arith` (its table), starting `state`
@@ -515,10 +537,18 @@ pub fn design<W: RawWeight>(
     h.push_str("#endif\n");
 
     let mut files: Vec<(String, String)> = SOURCES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    files.push((FPGA_TOP.0.into(), FPGA_TOP.1.into()));
     files.push(("calo4p_top.v".into(), top));
     files.push(("calo4p_params.vh".into(), vh));
     files.push(("calo4p_data.h".into(), h));
     files.push(("tb_calo4p.cpp".into(), TESTBENCH.to_string()));
+    let (wf, tl) = (hw.latency.weight_fetch > 0, hw.latency.table_lookup > 0);
+    let mut memories = Vec::new();
+    for lane in &lanes {
+        let m = |im: &Image, registered| Memory { words: im.words.len() as u64, width: im.width, registered };
+        memories.extend([m(&lane.jobs, false), m(&lane.adj, wf), m(&lane.counts, false), m(&tbl, tl)]);
+    }
+    let updates_per_sweep = lanes.iter().map(|l| l.job_list.len() as u64).sum::<u64>() * c as u64;
     let mut images = vec![tbl];
     for lane in lanes.iter() {
         images.extend([lane.jobs.clone(), lane.adj.clone(), lane.counts.clone(), lane.rng.clone()]);
@@ -528,7 +558,18 @@ pub fn design<W: RawWeight>(
         files.push((format!("mem/{}.hex", im.name), im.intel_hex()));
         files.push((format!("mem/{}.coe", im.name), im.coe()));
     }
-    Ok(RtlDesign { files, lanes: lanes.len(), units: n, chains: c, expected_cycles, simulated_cycles })
+    Ok(RtlDesign {
+        files,
+        lanes: lanes.len(),
+        units: n,
+        chains: c,
+        expected_cycles,
+        simulated_cycles,
+        unit_bits: ub,
+        chain_bits: cb,
+        memories,
+        updates_per_sweep,
+    })
 }
 
 #[cfg(test)]

@@ -7,16 +7,18 @@
 
 mod common;
 
-use calo4p_core::QFormat;
+use calo4p_core::arithmetic::Fixed;
 use calo4p_core::gibbs::Clamp;
-use calo4p_core::model::{Model, SparseStorage};
+use calo4p_core::model::Model;
 use calo4p_fpga_sim::config::{LaneMapping, RuleKind};
-use calo4p_fpga_sim::cosim::{self, ToolError};
+use calo4p_fpga_sim::cosim;
+use calo4p_fpga_sim::tools::{self, ToolError};
 use calo4p_fpga_sim::{Accelerator, HwConfig, Layout};
+use calo4p_fpga_sim::{rtl, synth};
 
 /// Skip (or, under CI, fail) when Verilator is missing.
 fn tools_present() -> bool {
-    match cosim::require("verilator") {
+    match tools::require("verilator") {
         Ok(()) => true,
         Err(e) => {
             assert!(std::env::var_os("CALO4P_REQUIRE_RTL_TOOLS").is_none(), "RTL tools required: {e}");
@@ -37,14 +39,7 @@ struct Case {
     seed: u64,
 }
 
-fn run(case: &Case, m: usize, n: usize) -> cosim::CosimReport {
-    let (sizes, bias, edges) = common::zephyr_model(m, 4, n, case.seed, 384);
-    let bias: Vec<i16> = bias.iter().map(|&b| b as i16).collect();
-    let mut rp = vec![0u32; Model::<i16>::row_ptr_len(&sizes)];
-    let (mut col, mut w) = (vec![0u16; edges.len()], vec![0i16; edges.len()]);
-    let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
-    let e = edges.iter().map(|&(i, j, x)| (i, j, x as i16));
-    let model = Model::from_edges(&bias, &sizes, e, st, QFormat::Q8_8.lsb()).unwrap();
+fn accelerator<'m>(case: &Case, model: Model<'m, i16>, clamp: Option<Clamp<'m>>) -> Accelerator<'m, i16> {
     let mut hw = HwConfig::preset(case.preset).unwrap();
     hw.lanes = case.lanes;
     hw.adder_width = case.adder_width;
@@ -52,27 +47,38 @@ fn run(case: &Case, m: usize, n: usize) -> cosim::CosimReport {
     if case.metropolis {
         hw.arithmetic.rule = RuleKind::Metropolis;
     }
-    let total = model.num_units();
-    let mut bits = vec![0u32; Clamp::words(total)];
-    for &(i, _) in &case.clamp {
-        bits[i / 32] |= 1 << (i % 32);
-    }
-    let clamp = (!case.clamp.is_empty()).then(|| Clamp::new(&bits));
-    let mut acc = Accelerator::new(&hw, model, clamp, case.chains, 1.0, Layout::default()).unwrap();
-    let mut rngs = acc.rngs(case.seed, case.chains);
-    let state = cosim::random_start(total, case.chains, &mut rngs, &case.clamp);
+    Accelerator::new(&hw, model, clamp, case.chains, 1.0, Layout::default()).unwrap()
+}
+
+fn run(case: &Case, m: usize, n: usize) -> cosim::CosimReport {
+    common::with_q8_8_model(m, n, case.seed, |model| {
+        let total = model.num_units();
+        let mut bits = vec![0u32; Clamp::words(total)];
+        for &(i, _) in &case.clamp {
+            bits[i / 32] |= 1 << (i % 32);
+        }
+        let clamp = (!case.clamp.is_empty()).then(|| Clamp::new(&bits));
+        let mut acc = accelerator(case, model, clamp);
+        let mut rngs = acc.rngs(case.seed, case.chains);
+        let state = cosim::random_start(total, case.chains, &mut rngs, &case.clamp);
+        let dir = scratch(case);
+        let report = match cosim::cosim(&mut acc, clamp, 1.0, &state, &rngs, 100, &dir, false) {
+            Ok(r) => r,
+            Err(ToolError::Missing(..)) => unreachable!("checked"),
+            Err(e) => panic!("{e}"),
+        };
+        if std::env::var_os("CALO4P_KEEP_RTL").is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        report
+    })
+}
+
+fn scratch(case: &Case) -> std::path::PathBuf {
     let dir =
         std::env::temp_dir().join(format!("calo4p-rtl-test-{}-{}-{}", case.preset, case.lanes, std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let report = match cosim::cosim(&mut acc, clamp, 1.0, &state, &rngs, 100, &dir, false) {
-        Ok(r) => r,
-        Err(ToolError::Missing(..)) => unreachable!("checked"),
-        Err(e) => panic!("{e}"),
-    };
-    if std::env::var_os("CALO4P_KEEP_RTL").is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    report
+    dir
 }
 
 fn check(r: &cosim::CosimReport) {
@@ -123,4 +129,49 @@ fn combinational_pbits_match_metropolis() {
     };
     let r = run(&case, 1, 12);
     check(&r);
+}
+
+/// A small synthesis for iCE40 UP5K with place and route: the counts come from yosys's report
+/// and nextpnr's, and respect the lower bounds the fit check states.
+#[test]
+fn synthesis_reports_resources_and_fmax() {
+    for tool in ["yosys", "nextpnr-ice40"] {
+        if let Err(e) = tools::require(tool) {
+            assert!(std::env::var_os("CALO4P_REQUIRE_RTL_TOOLS").is_none(), "RTL tools required: {e}");
+            eprintln!("SKIPPED: {e}");
+            return;
+        }
+    }
+    let case = Case {
+        preset: "mcu-lane",
+        lanes: 1,
+        adder_width: 1,
+        map: LaneMapping::RoundRobin,
+        chains: 1,
+        clamp: vec![],
+        metropolis: false,
+        seed: 3,
+    };
+    common::with_q8_8_model(1, 4, case.seed, |model| {
+        let acc = accelerator(&case, model, None);
+        let f = acc.formats();
+        let mut table = vec![0u16; acc.table_len()];
+        let arith = Fixed::<i16>::new(f.field, f.lut, f.rule, 1.0, &mut table).unwrap();
+        let mut rngs = acc.rngs(case.seed, 1);
+        let state = cosim::random_start(16, 1, &mut rngs, &[]);
+        let d = rtl::design(&acc, &arith, &state, &rngs).unwrap();
+        let dev = synth::device("ice40", Some("up5k")).unwrap();
+        let needs = synth::fit(&d, &dev).unwrap();
+        let dir = scratch(&case);
+        tools::write_design(&dir, &d).unwrap();
+        let r = synth::synthesize(&dir, &dev, true).unwrap();
+        eprintln!("{r:?}");
+        assert!(r.luts > 0 && r.luts <= dev.luts, "{} LUTs", r.luts);
+        assert!(r.ffs >= needs.ffs, "{} flip-flops, the states and generators alone need {}", r.ffs, needs.ffs);
+        assert!(r.brams >= 1, "the registered adjacency and table reads map to block RAM");
+        let fmax = r.fmax_mhz.unwrap();
+        assert!(fmax > 1.0 && fmax < 1000.0, "Fmax {fmax} MHz");
+        assert!(r.placed.iter().any(|p| p.0 == "ICESTORM_LC" && p.1 > 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
 }

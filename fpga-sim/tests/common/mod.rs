@@ -1,6 +1,8 @@
 //! Models shared by the integration tests.
 #![allow(dead_code)]
 
+use calo4p_core::QFormat;
+use calo4p_core::model::{Model, SparseStorage};
 use calo4p_core::rng::Xoshiro128PlusPlus;
 use calo4p_core::zephyr::Zephyr;
 use rand_core::RngCore;
@@ -31,4 +33,15 @@ pub fn zephyr_model(m: usize, t: usize, n: usize, seed: u64, max_raw: i32) -> Ra
         }
     }
     (vec![n; 4], bias, edges)
+}
+
+/// Call `f` with the Q8.8 model of [`zephyr_model`] on Z(m, 4).
+pub fn with_q8_8_model<R>(m: usize, n: usize, seed: u64, f: impl FnOnce(Model<'_, i16>) -> R) -> R {
+    let (sizes, bias, edges) = zephyr_model(m, 4, n, seed, 384);
+    let bias: Vec<i16> = bias.iter().map(|&b| b as i16).collect();
+    let mut rp = vec![0u32; Model::<i16>::row_ptr_len(&sizes)];
+    let (mut col, mut w) = (vec![0u16; edges.len()], vec![0i16; edges.len()]);
+    let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+    let e = edges.iter().map(|&(i, j, x)| (i, j, x as i16));
+    f(Model::from_edges(&bias, &sizes, e, st, QFormat::Q8_8.lsb()).unwrap())
 }
