@@ -138,7 +138,7 @@ pub struct CosimReport {
     pub memory_stall_per_sweep: u64,
     /// The first difference, if any.
     pub mismatch: Option<Mismatch>,
-    /// RTL samples (sweep-major, chain, unit), for statistics.
+    /// The RTL's states after each sweep (sweep-major, each unit-major `[i*C + c]`), when kept.
     #[serde(skip)]
     pub samples: Vec<u8>,
 }
@@ -260,9 +260,7 @@ pub fn cosim<W: RawWeight>(
             }
         }
         if keep_samples {
-            for ch in 0..c {
-                report.samples.extend((0..n).map(|i| rtl_sweep.state[i * c + ch]));
-            }
+            report.samples.extend_from_slice(&rtl_sweep.state);
         }
     }
     Ok(report)

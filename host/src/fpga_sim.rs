@@ -4,13 +4,13 @@
 //! adder width and memory ports and shows where a design stops scaling.
 
 use crate::model_file::{Built, ModelFile};
-use crate::report::{line_plot, print_table, progress_bar, Report, Scale, Series};
+use crate::report::{Report, Scale, Series, line_plot, print_table, progress_bar};
 use crate::statistics::Statistics;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use calo4p_core::arithmetic::Fixed;
 use calo4p_core::gibbs::Chains;
 use calo4p_core::qformat::RawWeight;
-use calo4p_core::stats::{magnetisation, Moments};
+use calo4p_core::stats::{Moments, magnetisation};
 use calo4p_fpga_sim::resources::{self, Resources};
 use calo4p_fpga_sim::{Accelerator, Cycles, MemoryNeeds, Rates};
 pub use calo4p_fpga_sim::{HwConfig, Layout};
@@ -36,6 +36,15 @@ pub struct FpgaSimArgs {
 pub enum FpgaSimCommand {
     /// Vary lanes, adder width and memory ports: cycles, updates/ns and resources per point.
     Sweep(SweepArgs),
+    /// Write the accelerator's RTL for a model: top level, parameter header, memory images
+    /// (.mem, Intel HEX, .coe), C header and Verilator testbench.
+    Rtl(crate::fpga_rtl::RtlArgs),
+    /// Build the RTL with Verilator and compare every update, state and the cycle counter
+    /// with fpga-sim and core (exit 1 on a difference).
+    Cosim(crate::fpga_rtl::CosimArgs),
+    /// Synthesise the RTL with yosys (ice40, ecp5, xilinx) and place and route it with
+    /// nextpnr-ice40: resources, Fmax and updates/ns.
+    Synth(crate::fpga_rtl::SynthArgs),
 }
 
 /// A run on one configuration.
@@ -197,11 +206,7 @@ pub fn run(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> Result<RunOutpu
         bail!("need at least one chain and one sweep");
     }
     let f = hw.formats()?;
-    if f.weight.bits() <= 8 {
-        run_with::<i8>(model, hw, cfg)
-    } else {
-        run_with::<i16>(model, hw, cfg)
-    }
+    if f.weight.bits() <= 8 { run_with::<i8>(model, hw, cfg) } else { run_with::<i16>(model, hw, cfg) }
 }
 
 fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> Result<RunOutput> {
@@ -225,7 +230,7 @@ fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> 
     let bar = progress_bar(total as u64, cfg.progress, &format!("fpga-sim {} x {c} chains", hw.name), "sweeps");
     let mut cycles = Cycles::default();
     let mut samples = Vec::new();
-    let track_ess = c >= 2 && cfg.sweeps >= 8 && c * cfg.sweeps <= 1 << 24;
+    let track_ess = tracks_ess(c, cfg.sweeps);
     let mut mags = Vec::new();
     let mut row = vec![0u8; n];
     for t in 0..total {
@@ -246,33 +251,11 @@ fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> 
         bar.inc(1);
     }
     bar.finish_and_clear();
-    // Effective sample size as `calo4p sample` computes it (Sokal's window on the
-    // ensemble magnetisation), so `validate` weighs both the same way.
-    let ess = track_ess
-        .then(|| {
-            let max_lag = (cfg.sweeps / 4).clamp(1, 200);
-            let acf = crate::autocorrelation::ensemble_summary(&mags, c, max_lag, 5.0).ok()?;
-            (acf.window < max_lag && acf.tau_int.is_finite()).then(|| (c * cfg.sweeps) as f64 / acf.tau_int.max(1.0))
-        })
-        .flatten();
-    let stats = Statistics {
-        mean: (0..n).map(|i| moments.mean(i)).collect(),
-        edge_second_moment: model
-            .edges
-            .iter()
-            .zip(&built.slot_of_edge)
-            .map(|(e, &s)| (e.i, e.j, moments.edge_moment(s)))
-            .collect(),
-        energy_mean: Some(moments.energy().mean()),
-        energy_variance: Some(moments.energy().variance()),
-        num_samples: Some(moments.num_samples()),
-        effective_samples: ess,
-        ln_z: None,
-        source: Some(format!(
-            "fpga-sim {} ({} devices, eta {}), fixed {} table {} bits, beta {}",
-            hw.name, cfg.layout.devices, cfg.layout.eta, f.weight, f.lut.bits, cfg.beta
-        )),
-    };
+    let source = format!(
+        "fpga-sim {} ({} devices, eta {}), fixed {} table {} bits, beta {}",
+        hw.name, cfg.layout.devices, cfg.layout.eta, f.weight, f.lut.bits, cfg.beta
+    );
+    let stats = statistics(model, &built, &moments, track_ess.then_some(&mags[..]), c, cfg.sweeps, source);
     let memory = acc.memory_needs();
     Ok(RunOutput {
         hardware: hw.name.clone(),
@@ -291,6 +274,47 @@ fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> 
         stats,
         samples,
     })
+}
+
+/// Whether a run of `chains` x `sweeps` records the ensemble magnetisation for the effective
+/// sample size (as `calo4p sample` does).
+pub(crate) fn tracks_ess(chains: usize, sweeps: usize) -> bool {
+    chains >= 2 && sweeps >= 8 && chains * sweeps <= 1 << 24
+}
+
+/// Statistics in `calo4p sample`'s layout from recorded `moments`; with `mags` (chain
+/// magnetisations, sweep-major), the effective sample size as `calo4p sample` computes it
+/// (Sokal's window on the ensemble magnetisation), so `validate` weighs both the same way.
+pub(crate) fn statistics<W: RawWeight>(
+    model: &ModelFile,
+    built: &Built<W>,
+    moments: &Moments<'_>,
+    mags: Option<&[f64]>,
+    chains: usize,
+    sweeps: usize,
+    source: String,
+) -> Statistics {
+    let ess = mags.and_then(|mags| {
+        let max_lag = (sweeps / 4).clamp(1, 200);
+        let acf = crate::autocorrelation::ensemble_summary(mags, chains, max_lag, 5.0).ok()?;
+        (acf.window < max_lag && acf.tau_int.is_finite()).then(|| (chains * sweeps) as f64 / acf.tau_int.max(1.0))
+    });
+    let n = model.num_units();
+    Statistics {
+        mean: (0..n).map(|i| moments.mean(i)).collect(),
+        edge_second_moment: model
+            .edges
+            .iter()
+            .zip(&built.slot_of_edge)
+            .map(|(e, &s)| (e.i, e.j, moments.edge_moment(s)))
+            .collect(),
+        energy_mean: Some(moments.energy().mean()),
+        energy_variance: Some(moments.energy().variance()),
+        num_samples: Some(moments.num_samples()),
+        effective_samples: ess,
+        ln_z: None,
+        source: Some(source),
+    }
 }
 
 fn emit(text: &str) -> Result<()> {
@@ -330,8 +354,17 @@ fn resource_rows(r: &Resources) -> Vec<Vec<String>> {
 
 /// Run `calo4p fpga-sim`.
 pub fn run_fpga_sim(args: FpgaSimArgs) -> Result<()> {
-    if let Some(FpgaSimCommand::Sweep(s)) = args.command {
-        return run_sweep(s);
+    match args.command {
+        Some(FpgaSimCommand::Sweep(s)) => return run_sweep(s),
+        Some(FpgaSimCommand::Rtl(a)) => return crate::fpga_rtl::run_rtl(a),
+        Some(FpgaSimCommand::Cosim(a)) => {
+            return match crate::fpga_rtl::run_cosim(a)? {
+                true => Ok(()),
+                false => Err(crate::output::CheckFailed("the RTL differs from fpga-sim or core".into()).into()),
+            };
+        }
+        Some(FpgaSimCommand::Synth(a)) => return crate::fpga_rtl::run_synth(a),
+        None => {}
     }
     let a = args.run;
     let path = a.model.clone().context("--model is required")?;
@@ -434,11 +467,7 @@ pub struct SweepPoint {
 /// Evaluate the design points of a sweep: one simulated sweep's static schedule each.
 pub fn sweep_points(model: &ModelFile, base: &HwConfig, s: &SweepArgs) -> Result<Vec<SweepPoint>> {
     let f = base.formats()?;
-    if f.weight.bits() <= 8 {
-        sweep_with::<i8>(model, base, s)
-    } else {
-        sweep_with::<i16>(model, base, s)
-    }
+    if f.weight.bits() <= 8 { sweep_with::<i8>(model, base, s) } else { sweep_with::<i16>(model, base, s) }
 }
 
 fn sweep_with<W: RawWeight>(model: &ModelFile, base: &HwConfig, s: &SweepArgs) -> Result<Vec<SweepPoint>> {

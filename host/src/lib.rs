@@ -28,6 +28,7 @@ pub mod autocorrelation;
 pub mod data;
 pub mod demo;
 pub mod exact;
+pub mod fpga_rtl;
 pub mod fpga_sim;
 pub mod model_file;
 pub mod npy;
