@@ -175,3 +175,60 @@ fn synthesis_reports_resources_and_fmax() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+/// The Verilog testbench (for event-driven simulators), run by Verilator with `--timing`,
+/// prints the same cycle counts and states as the C++ testbench the co-simulation checks.
+#[test]
+fn verilog_testbench_agrees_with_the_verilator_testbench() {
+    if !tools_present() {
+        return;
+    }
+    let case = Case {
+        preset: "bram-pipelined",
+        lanes: 3,
+        adder_width: 4,
+        map: LaneMapping::RoundRobin,
+        chains: 2,
+        clamp: vec![],
+        metropolis: false,
+        seed: 9,
+    };
+    common::with_q8_8_model(1, 4, case.seed, |model| {
+        let acc = accelerator(&case, model, None);
+        let f = acc.formats();
+        let mut table = vec![0u16; acc.table_len()];
+        let arith = Fixed::<i16>::new(f.field, f.lut, f.rule, 1.0, &mut table).unwrap();
+        let mut rngs = acc.rngs(case.seed, case.chains);
+        let state = cosim::random_start(16, case.chains, &mut rngs, &[]);
+        let d = rtl::design(&acc, &arith, &state, &rngs).unwrap();
+        let dir = scratch(&case);
+        tools::write_design(&dir, &d).unwrap();
+        let exe = cosim::verilate(&dir, &d).unwrap();
+        let reference = cosim::simulate(&dir, &exe, 5, case.chains).unwrap();
+        let mut sources = vec!["tb_calo4p.v", "calo4p_top.v"];
+        sources.extend(rtl::SOURCES.iter().map(|s| s.0));
+        let built = std::process::Command::new("verilator")
+            .current_dir(&dir)
+            .args(["--binary", "--timing", "-Wno-fatal", "-Wno-WIDTH", "-j", "2", "--top-module", "tb_calo4p"])
+            .args(["-Mdir", "vtb"])
+            .args(&sources)
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+        let out =
+            std::process::Command::new(dir.join("vtb/Vtb_calo4p")).current_dir(&dir).arg("+sweeps=5").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let cycles: Vec<u64> = text.lines().filter_map(|l| l.strip_prefix("C ")).map(|c| c.parse().unwrap()).collect();
+        assert_eq!(cycles, reference.iter().map(|s| s.cycles).collect::<Vec<_>>());
+        let states: Vec<u8> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("Z "))
+            .flat_map(|l| {
+                let bits = u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap();
+                (0..case.chains).map(move |c| ((bits >> c) & 1) as u8)
+            })
+            .collect();
+        assert_eq!(states, reference.iter().flat_map(|s| s.state.clone()).collect::<Vec<_>>());
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -44,7 +44,16 @@ fn rtl_writes_every_file_and_refuses_a_used_directory() {
     let o =
         calo4p(&["fpga-sim", "rtl", "-m", &m, "--hw", "bram-pipelined", "--chains", "3", "-o", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    for f in ["calo4p_top.v", "calo4p_lane.v", "calo4p_params.vh", "calo4p_data.h", "tb_calo4p.cpp", "mem/table.mem"] {
+    for f in [
+        "calo4p_top.v",
+        "calo4p_lane.v",
+        "calo4p_params.vh",
+        "calo4p_data.h",
+        "tb_calo4p.cpp",
+        "tb_calo4p.v",
+        "README.md",
+        "mem/table.mem",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     for ext in ["mem", "hex", "coe"] {
