@@ -19,6 +19,7 @@
 //   ADJ_FILE  NWD words A slots of {valid, weight[WB], neighbour[UB]}, slot 0 lowest
 //   CNT_FILE  P words   jobs of this lane in each phase [JB+1]
 //   RNG_FILE  C words   xoshiro128++ state of each chain {s3, s2, s1, s0}
+//   DRW_FILE  C words   each chain's next draw (the output of that state)
 //   TBL_FILE  TLEN words of R bits (shared contents, one copy per lane)
 module calo4p_lane #(
     parameter LANE = 0,
@@ -31,7 +32,7 @@ module calo4p_lane #(
     parameter RULE = 0,
     parameter LAT_WF = 0, parameter LAT_AT = 0, parameter LAT_TL = 0, parameter LAT_CW = 0,
     parameter JOB_FILE = "", parameter ADJ_FILE = "", parameter CNT_FILE = "",
-    parameter RNG_FILE = "", parameter TBL_FILE = ""
+    parameter RNG_FILE = "", parameter DRW_FILE = "", parameter TBL_FILE = ""
 ) (
     input  wire          clk,
     input  wire          load,        // the next cycle starts issuing phase `load_phase`
@@ -54,12 +55,14 @@ module calo4p_lane #(
     reg [A*SW-1:0] arom [0:NWD-1];
     reg [JB:0]     crom [0:P-1];
     reg [127:0]    rng  [0:C-1];
+    reg [31:0]     drw  [0:C-1];
     reg [R-1:0]    trom [0:TLEN-1];
     initial begin
         $readmemh(JOB_FILE, jrom);
         $readmemh(ADJ_FILE, arom);
         $readmemh(CNT_FILE, crom);
         $readmemh(RNG_FILE, rng);
+        $readmemh(DRW_FILE, drw);
         $readmemh(TBL_FILE, trom);
     end
 
@@ -125,7 +128,7 @@ module calo4p_lane #(
         end
     endgenerate
 
-    // ---- gate by neighbour state, adder tree --------------------------------------------------
+    // ---- gate by neighbour state, adder tree, accumulate --------------------------------------
     wire [CB-1:0] ch1 = meta1[WB + UB +: CB];
     reg signed [AB-1:0] psum;
     integer s;
@@ -136,27 +139,49 @@ module calo4p_lane #(
                 psum = psum + {{(AB-WB){word1[s*SW + UB + WB - 1]}}, word1[s*SW + UB +: WB]};
         end
     end
-    wire signed [AB-1:0] sum2;
-    wire [MW-1:0] meta2;
-    calo4p_delay #(.W(AB), .D(LAT_AT)) d_sum (.clk(clk), .d(psum), .q(sum2));
-    calo4p_delay #(.W(MW), .D(LAT_AT)) d_meta2 (.clk(clk), .d(meta1), .q(meta2));
-
-    // ---- accumulate, saturate, index --------------------------------------------------------
-    wire v2 = meta2[MW-1];
-    wire first2 = meta2[MW-2];
-    wire last2 = meta2[MW-3];
-    wire [WB-1:0] bias2 = meta2[WB-1:0];
+    // The accumulator starts at the bias on a job's first word. With LAT_AT >= 1 it is the
+    // stage's register (the field leaves the adder stage registered, which shortens the path
+    // into the table lookup); with LAT_AT = 0 the field is combinational.
+    wire first1 = meta1[MW-2];
+    wire [WB-1:0] bias1 = meta1[WB-1:0];
     reg signed [AB-1:0] acc = 0;
-    wire signed [AB-1:0] base  = first2 ? {{(AB-WB){bias2[WB-1]}}, bias2} : acc;
-    wire signed [AB-1:0] field = base + sum2;
-    always @(posedge clk) if (v2) acc <= field;
+    wire signed [AB-1:0] base1 = first1 ? {{(AB-WB){bias1[WB-1]}}, bias1} : acc;
+    wire signed [AB-1:0] sum1 = base1 + psum;
+    always @(posedge clk) if (meta1[MW-1]) acc <= sum1;
+    wire signed [AB-1:0] field;
+    wire [MW-1:0] meta2;
+    generate
+        if (LAT_AT == 0) begin : g_at_comb
+            assign field = sum1;
+            assign meta2 = meta1;
+        end else begin : g_at_reg
+            reg [MW-1:0] meta_r = 0;
+            always @(posedge clk) meta_r <= meta1;
+            calo4p_delay #(.W(AB), .D(LAT_AT - 1)) d_sum (.clk(clk), .d(acc), .q(field));
+            calo4p_delay #(.W(MW), .D(LAT_AT - 1)) d_meta2 (.clk(clk), .d(meta_r), .q(meta2));
+        end
+    endgenerate
+
+    // ---- saturate, index -------------------------------------------------------------------
+    wire v2 = meta2[MW-1];
+    wire last2 = meta2[MW-3];
+    // The table index of the saturated field h = clamp(field, FMIN, FMAX) is
+    // min((|h| + HALF) >> SHIFT, TLEN - 1). As (x + HALF) >> SHIFT is monotone and
+    // |h| = min(|field|, FMAX or -FMIN), it equals min((|field| + HALF) >> SHIFT, CAP) with a
+    // constant CAP per sign: one adder (|field| + HALF as ~field + HALF + 1 when negative) and
+    // one comparison instead of a clamp, a negation, an adder and a comparison in series.
+    localparam integer TOP = TLEN - 1;
+    localparam integer CAP_P = ((FMAX + HALF) >> SHIFT) < TOP ? ((FMAX + HALF) >> SHIFT) : TOP;
+    localparam integer CAP_N = ((HALF - FMIN) >> SHIFT) < TOP ? ((HALF - FMIN) >> SHIFT) : TOP;
+    wire neg2 = field[AB-1];
+    wire [AB:0] magh = neg2 ? {1'b0, ~field} + HALF + 1 : {1'b0, field} + HALF;
+    wire [AB:0] k = magh >> SHIFT;
+    wire [TB-1:0] idx = neg2 ? (k > CAP_N ? CAP_N : k[TB-1:0]) : (k > CAP_P ? CAP_P : k[TB-1:0]);
+    // The saturated field itself is only traced.
     wire signed [AB-1:0] h = field > FMAX ? FMAX : (field < FMIN ? FMIN : field);
-    wire [AB-1:0] mag = h[AB-1] ? -h : h;
-    wire [AB-1:0] k = (mag + HALF) >> SHIFT;
-    wire [TB-1:0] idx = k > TLEN - 1 ? TLEN - 1 : k[TB-1:0];
     // decision meta: {valid, h<0, h>0, chain, unit, h}
     localparam DW = 3 + CB + UB + AB;
-    wire [DW-1:0] dmeta2 = {v2 && last2, h[AB-1], !h[AB-1] && h != 0, meta2[WB + UB +: CB], meta2[WB +: UB], h};
+    wire [DW-1:0] dmeta2 = {v2 && last2, neg2, !neg2 && field != 0, meta2[WB + UB +: CB], meta2[WB +: UB], h};
 
     // ---- table lookup ----------------------------------------------------------------------
     wire [R-1:0]  p3;
@@ -183,16 +208,28 @@ module calo4p_lane #(
     wire pos3 = dmeta3[DW-3];
     wire [CB-1:0] ch3 = dmeta3[AB + UB +: CB];
     wire [UB-1:0] unit3 = dmeta3[AB +: UB];
-    wire [31:0] draw;
+    // Each chain's next draw waits in a register (out of the generator state that follows it),
+    // so the generator's adders run beside the decision rather than before it.
+    wire [31:0] draw = drw[ch3];
     wire [127:0] rng_next;
-    calo4p_xoshiro128pp gen (.s(rng[ch3]), .out(draw), .next(rng_next));
-    always @(posedge clk) if (v3) rng[ch3] <= rng_next;
-    wire [R:0] one = 1 << R;
-    wire old3 = state[unit3 * C + ch3];
-    wire [R:0] thr = RULE == 0 ? (neg3 ? one - p3 : {1'b0, p3})
-                   : (!old3 ? (neg3 ? {1'b0, p3} : one) : (pos3 ? one - p3 : {(R+1){1'b0}}));
+    wire [31:0] draw_next;
+    wire [31:0] draw_again;   // equals `draw`
+    wire [127:0] rng_after;   // two steps on: not needed
+    calo4p_xoshiro128pp gen (.s(rng[ch3]), .out(draw_again), .next(rng_next));
+    calo4p_xoshiro128pp gen_next (.s(rng_next), .out(draw_next), .next(rng_after));
+    always @(posedge clk)
+        if (v3) begin
+            rng[ch3] <= rng_next;
+            drw[ch3] <= draw_next;
+        end
+    // u < p and u < 2^R - p (as u + p < 2^R) side by side; the rule and signs choose.
     wire [R-1:0] u = draw[31 -: R];
-    wire bit3 = {1'b0, u} < thr;
+    wire old3 = state[unit3 * C + ch3];
+    wire [R:0] up = {1'b0, u} + {1'b0, p3};
+    wire below_p = u < p3;
+    wire below_rest = !up[R];
+    wire bit3 = RULE == 0 ? (neg3 ? below_rest : below_p)
+              : (!old3 ? (neg3 ? below_p : 1'b1) : (pos3 ? below_rest : 1'b0));
 `ifdef CALO4P_TRACE
     always @(posedge clk)
         if (v3) $display("U %0d %0d %0d %08x %0d %0d", LANE, unit3, ch3, draw, bit3, $signed(dmeta3[AB-1:0]));

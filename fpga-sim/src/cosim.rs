@@ -3,7 +3,7 @@
 
 use crate::accelerator::{Accelerator, Update};
 use crate::rtl::{self, RtlDesign};
-use crate::tools::{ToolError, require, run, write_design};
+use crate::tools::{require, run, write_design, ToolError};
 use calo4p_core::arithmetic::Fixed;
 use calo4p_core::gibbs::{BlockGibbs, Chains, Clamp};
 use calo4p_core::qformat::RawWeight;

@@ -23,11 +23,11 @@
 
 use crate::accelerator::{Accelerator, Layout, Update};
 use crate::config::{HwConfig, LaneMapping};
-use calo4p_core::QFormat;
 use calo4p_core::arithmetic::Fixed;
 use calo4p_core::gibbs::Clamp;
 use calo4p_core::model::{Model, SparseStorage};
 use calo4p_core::rng::Xoshiro128PlusPlus;
+use calo4p_core::QFormat;
 use rand_core::RngCore;
 use std::fmt::Write;
 

@@ -29,6 +29,7 @@ use crate::accelerator::Accelerator;
 use calo4p_core::arithmetic::{Fixed, Rule};
 use calo4p_core::qformat::RawWeight;
 use calo4p_core::rng::Xoshiro128PlusPlus;
+use rand_core::RngCore;
 use std::fmt::Write as _;
 
 /// The hand-written RTL: (file name, text).
@@ -191,6 +192,7 @@ struct Lane {
     adj: Image,
     counts: Image,
     rng: Image,
+    draws: Image,
     /// Job-index bits (jp), word-address bits, words-per-job bits.
     jb: u32,
     wdb: u32,
@@ -337,7 +339,11 @@ pub fn design<W: RawWeight>(
             let s = rngs[g * c + ch].state();
             rng.push(&[(s[0] as u64, 32), (s[1] as u64, 32), (s[2] as u64, 32), (s[3] as u64, 32)]);
         }
-        lanes.push(Lane { global: g, jobs, adj, counts, rng, jb, wdb, nwb, job_list, entries });
+        let mut draws = Image::new(format!("lane{g}_draw"), "next draw per chain (output of the state)", 32);
+        for ch in 0..c {
+            draws.push(&[(rngs[g * c + ch].clone().next_u32() as u64, 32)]);
+        }
+        lanes.push(Lane { global: g, jobs, adj, counts, rng, draws, jb, wdb, nwb, job_list, entries });
     }
     if lanes.is_empty() {
         return Err(RtlError("every unit is clamped: nothing to update".into()));
@@ -448,7 +454,7 @@ pub fn design<W: RawWeight>(
              .P(`CALO4P_P), .PB(`CALO4P_PB), .NJ({nj}), .JB({jb}), .NWD({nwd}), .WDB({wdb}), .NWB({nwb}),\n        \
              .FMIN(`CALO4P_FMIN), .FMAX(`CALO4P_FMAX), .R(`CALO4P_R), .SHIFT(`CALO4P_SHIFT), .TLEN(`CALO4P_TLEN), .TB(`CALO4P_TB), .RULE(`CALO4P_RULE),\n        \
              .LAT_WF(`CALO4P_LAT_WF), .LAT_AT(`CALO4P_LAT_AT), .LAT_TL(`CALO4P_LAT_TL), .LAT_CW(`CALO4P_LAT_CW),\n        \
-             .JOB_FILE(\"mem/{jobs}.mem\"), .ADJ_FILE(\"mem/{adj}.mem\"), .CNT_FILE(\"mem/{cnt}.mem\"), .RNG_FILE(\"mem/{rng}.mem\"), .TBL_FILE(\"mem/table.mem\")\n    \
+             .JOB_FILE(\"mem/{jobs}.mem\"), .ADJ_FILE(\"mem/{adj}.mem\"), .CNT_FILE(\"mem/{cnt}.mem\"), .RNG_FILE(\"mem/{rng}.mem\"), .DRW_FILE(\"mem/{drw}.mem\"), .TBL_FILE(\"mem/table.mem\")\n    \
              ) lane{g} (\n        \
              .clk(clk), .load(load), .load_phase(load_phase), .sweep_start(sweep_start), .issue_en(issue_en), .state(state),\n        \
              .busy(busy[{k}]), .last(last[{k}]), .we(we[{k}]), .waddr(waddr[{k}*UB +: UB]), .wchain(wchain[{k}*CB +: CB]), .wbit(wbit[{k}]));",
@@ -462,6 +468,7 @@ pub fn design<W: RawWeight>(
             adj = lane.adj.name,
             cnt = lane.counts.name,
             rng = lane.rng.name,
+            drw = lane.draws.name,
         );
     }
     top.push_str(
@@ -557,7 +564,7 @@ pub fn design<W: RawWeight>(
     let updates_per_sweep = lanes.iter().map(|l| l.job_list.len() as u64).sum::<u64>() * c as u64;
     let mut images = vec![tbl];
     for lane in lanes.iter() {
-        images.extend([lane.jobs.clone(), lane.adj.clone(), lane.counts.clone(), lane.rng.clone()]);
+        images.extend([lane.jobs.clone(), lane.adj.clone(), lane.counts.clone(), lane.rng.clone(), lane.draws.clone()]);
     }
     for im in &images {
         files.push((format!("mem/{}.mem", im.name), im.mem()));
@@ -595,7 +602,7 @@ fn readme(hw: &crate::HwConfig, n: usize, c: usize, lanes: usize, cycles: u64) -
          Memory images per lane `g`: `lane<g>_jobs` {{word base, words, bias, unit}} per (phase, unit) in issue\n\
          order; `lane<g>_adj` adjacency words of {a} slots {{valid, weight, neighbour}}, slot 0 in the low bits;\n\
          `lane<g>_cnt` jobs per colour phase; `lane<g>_rng` xoshiro128++ state {{s3, s2, s1, s0}} per chain\n\
-         (stream g*C + c). `table` holds the acceptance table ({r}-bit entries).\n\n\
+         (stream g*C + c) and `lane<g>_draw` the next draw of each (the output of that state). `table` holds the acceptance table ({r}-bit entries).\n\n\
          Simulate:\n\n```sh\n\
          verilator --cc --exe --build -DCALO4P_TRACE --top-module calo4p_top -CFLAGS -DCALO4P_UNITS={n} \\\n    \
          tb_calo4p.cpp calo4p_top.v {sources}\nobj_dir/Vcalo4p_top +sweeps=10\n```\n",

@@ -48,7 +48,11 @@ pub const TOOLS: &[(&str, &str)] =
 pub fn require(tool: &'static str) -> Result<(), ToolError> {
     let pkg = TOOLS.iter().find(|t| t.0 == tool).map_or(tool, |t| t.1);
     let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success() || !o.stdout.is_empty());
-    if ok { Ok(()) } else { Err(ToolError::Missing(tool, pkg)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ToolError::Missing(tool, pkg))
+    }
 }
 
 /// Write the design's files under `dir`.

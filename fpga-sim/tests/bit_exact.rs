@@ -2,12 +2,12 @@
 //! sweep by sweep, over random Zephyr models of several sizes, formats, lane counts, lane
 //! maps, clamps and seeds; and dense (RBM) blocks.
 
-use calo4p_core::QFormat;
 use calo4p_core::arithmetic::{Arithmetic, Fixed};
 use calo4p_core::gibbs::{BlockGibbs, Chains, Clamp, Draws};
 use calo4p_core::model::{Block, Dense, Model, SparseStorage};
 use calo4p_core::qformat::RawWeight;
 use calo4p_core::rng::Xoshiro128PlusPlus;
+use calo4p_core::QFormat;
 use calo4p_fpga_sim::config::LaneMapping;
 use calo4p_fpga_sim::{Accelerator, HwConfig, Layout};
 use rand_core::RngCore;

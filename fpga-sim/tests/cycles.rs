@@ -1,11 +1,11 @@
 //! Cycle accounting: closed forms for simple configurations, the static schedule equals what
 //! a simulated sweep counts, and the Niazi et al. (2024) anchor of about 64 updates/ns.
 
-use calo4p_core::QFormat;
 use calo4p_core::arithmetic::Fixed;
 use calo4p_core::model::{Model, SparseStorage};
 use calo4p_core::rng::Xoshiro128PlusPlus;
 use calo4p_core::zephyr::Zephyr;
+use calo4p_core::QFormat;
 use calo4p_fpga_sim::config::{LaneMapping, MemoryKind};
 use calo4p_fpga_sim::{Accelerator, HwConfig, Layout, Rates};
 use rand_core::RngCore;

@@ -13,8 +13,8 @@ use calo4p_core::model::Model;
 use calo4p_fpga_sim::config::{LaneMapping, RuleKind};
 use calo4p_fpga_sim::cosim;
 use calo4p_fpga_sim::tools::{self, ToolError};
-use calo4p_fpga_sim::{Accelerator, HwConfig, Layout};
 use calo4p_fpga_sim::{rtl, synth};
+use calo4p_fpga_sim::{Accelerator, HwConfig, Layout};
 
 /// Skip (or, under CI, fail) when Verilator is missing.
 fn tools_present() -> bool {

@@ -4,13 +4,13 @@
 //! adder width and memory ports and shows where a design stops scaling.
 
 use crate::model_file::{Built, ModelFile};
-use crate::report::{Report, Scale, Series, line_plot, print_table, progress_bar};
+use crate::report::{line_plot, print_table, progress_bar, Report, Scale, Series};
 use crate::statistics::Statistics;
-use anyhow::{Context, Result, bail};
+use anyhow::{bail, Context, Result};
 use calo4p_core::arithmetic::Fixed;
 use calo4p_core::gibbs::Chains;
 use calo4p_core::qformat::RawWeight;
-use calo4p_core::stats::{Moments, magnetisation};
+use calo4p_core::stats::{magnetisation, Moments};
 use calo4p_fpga_sim::resources::{self, Resources};
 use calo4p_fpga_sim::{Accelerator, Cycles, MemoryNeeds, Rates};
 pub use calo4p_fpga_sim::{HwConfig, Layout};
@@ -206,7 +206,11 @@ pub fn run(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> Result<RunOutpu
         bail!("need at least one chain and one sweep");
     }
     let f = hw.formats()?;
-    if f.weight.bits() <= 8 { run_with::<i8>(model, hw, cfg) } else { run_with::<i16>(model, hw, cfg) }
+    if f.weight.bits() <= 8 {
+        run_with::<i8>(model, hw, cfg)
+    } else {
+        run_with::<i16>(model, hw, cfg)
+    }
 }
 
 fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> Result<RunOutput> {
@@ -467,7 +471,11 @@ pub struct SweepPoint {
 /// Evaluate the design points of a sweep: one simulated sweep's static schedule each.
 pub fn sweep_points(model: &ModelFile, base: &HwConfig, s: &SweepArgs) -> Result<Vec<SweepPoint>> {
     let f = base.formats()?;
-    if f.weight.bits() <= 8 { sweep_with::<i8>(model, base, s) } else { sweep_with::<i16>(model, base, s) }
+    if f.weight.bits() <= 8 {
+        sweep_with::<i8>(model, base, s)
+    } else {
+        sweep_with::<i16>(model, base, s)
+    }
 }
 
 fn sweep_with<W: RawWeight>(model: &ModelFile, base: &HwConfig, s: &SweepArgs) -> Result<Vec<SweepPoint>> {

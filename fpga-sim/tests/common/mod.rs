@@ -1,10 +1,10 @@
 //! Models shared by the integration tests.
 #![allow(dead_code)]
 
-use calo4p_core::QFormat;
 use calo4p_core::model::{Model, SparseStorage};
 use calo4p_core::rng::Xoshiro128PlusPlus;
 use calo4p_core::zephyr::Zephyr;
+use calo4p_core::QFormat;
 use rand_core::RngCore;
 
 /// Partition sizes, raw biases, edges (i, j, raw).
