@@ -52,6 +52,22 @@ pub trait Arithmetic {
     fn saturations(&self) -> u64 {
         0
     }
+    /// For the gather kernel ([`crate::gibbs`]): the field scratch as 32-bit words, for an
+    /// arithmetic whose fields are exact integers summed in `i32`. `None` (the default, and
+    /// floats) keeps the scatter kernel, so float summation order and results do not change.
+    #[inline(always)]
+    fn plan_words<'f>(&self, fields: &'f mut [Self::Field]) -> Option<&'f mut [i32]> {
+        let _ = fields;
+        None
+    }
+    /// A stored weight as an exact 16-bit integer lane, when it is one (fixed point).
+    #[inline(always)]
+    fn lane_weight(&self, w: Self::Weight) -> Option<i16> {
+        let _ = w;
+        None
+    }
+    /// The field whose exact integer value is `x` (used with [`Arithmetic::lane_weight`]).
+    fn lane_field(&self, x: i16) -> Self::Field;
 }
 
 /// A floating-point scalar usable by [`Float`].
@@ -184,6 +200,10 @@ impl<T: Real> Arithmetic for Float<T> {
         *self = Self::new(beta, self.rule)?;
         Ok(())
     }
+
+    fn lane_field(&self, x: i16) -> T {
+        T::of(x as f64)
+    }
 }
 
 /// Fixed-point arithmetic: raw weights `W` in format `format`, exact sums, an `r`-bit table.
@@ -255,9 +275,13 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
         let (min, max) = (W::acc_i64(self.min) as i32, W::acc_i64(self.max) as i32);
         let wide = |f: W::Acc| W::acc_i64(f).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
         let (_, shift, half) = self.lut.index();
+        // The index is computed in u32 (one vector lane per chain; the table is far shorter).
         let Some(last) = table.len().checked_sub(1) else { return 0 };
+        let last = last.min(u32::MAX as usize) as u32;
         let one = 1u32 << self.lut.bits();
         let drop = 32 - self.lut.bits();
+        // Draws and thresholds are compared as i32 (one instruction where unsigned compares
+        // take three): both lie in 0..=2^16, as the table has at most 16 bits.
         let n = z.len().min(fields.len()).min(u.len());
         let (z, fields, u) = (&mut z[..n], &fields[..n], &u[..n]);
         let mut saturated = 0u32;
@@ -271,10 +295,10 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
                     let (f, f32) = (W::acc_i64(f), wide(f));
                     let h = f32.clamp(min, max);
                     saturated += (h as i64 != f) as u32;
-                    let k = ((h.unsigned_abs() + half) >> shift) as usize;
-                    let p: u32 = table[k.min(last)].into();
+                    let k = ((h.unsigned_abs() + half) >> shift).min(last) as usize;
+                    let p: u32 = table[k].into();
                     let threshold = if h >= 0 { p } else { one - p };
-                    *zi = ((u >> drop) < threshold) as u8;
+                    *zi = (((u >> drop) as i32) < threshold as i32) as u8;
                 }
             }
             Rule::Metropolis => {
@@ -282,13 +306,13 @@ impl<'t, W: RawWeight> Fixed<'t, W> {
                     let (f, f32) = (W::acc_i64(f), wide(f));
                     let h = f32.clamp(min, max);
                     saturated += (h as i64 != f) as u32;
-                    let k = ((h.unsigned_abs() + half) >> shift) as usize;
-                    let p: u32 = table[k.min(last)].into();
+                    let k = ((h.unsigned_abs() + half) >> shift).min(last) as usize;
+                    let p: u32 = table[k].into();
                     // From 0 the rise is -h; from 1 it is h, and the unit stays 1 unless accepted.
                     let from_zero = if h >= 0 { one } else { p };
                     let from_one = if h <= 0 { 0 } else { one - p };
                     let threshold = if *zi == 0 { from_zero } else { from_one };
-                    *zi = ((u >> drop) < threshold) as u8;
+                    *zi = (((u >> drop) as i32) < threshold as i32) as u8;
                 }
             }
         }
@@ -381,6 +405,21 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
 
     fn saturations(&self) -> u64 {
         self.saturations
+    }
+
+    #[inline(always)]
+    fn plan_words<'f>(&self, fields: &'f mut [W::Acc]) -> Option<&'f mut [i32]> {
+        W::acc_words(fields)
+    }
+
+    #[inline(always)]
+    fn lane_weight(&self, w: W) -> Option<i16> {
+        i16::try_from(w.raw()).ok()
+    }
+
+    #[inline(always)]
+    fn lane_field(&self, x: i16) -> W::Acc {
+        W::acc_from_i64(x as i64)
     }
 }
 

@@ -10,6 +10,17 @@
 //! vector loop. Local fields for one partition live in caller scratch of
 //! `max_partition_size * C` entries.
 //!
+//! **Two orders of summation.** The *scatter* kernel adds each stored weight to the fields of
+//! its target's chains in the scratch, reading every block as it is stored. The *gather*
+//! kernel sums one unit's field over all its neighbours for 128 (or 64, 16, 1) chains at a
+//! time in i16 lanes held in registers, and decides those chains at once; the scratch then
+//! holds its plan (the column neighbours of the partition regrouped by unit) instead of
+//! fields. The gather kernel runs for integer arithmetic ([`Arithmetic::plan_words`]) from
+//! 64 chains on, when the plan fits the scratch and every unit's |bias| + Σ|W| fits i16, so
+//! that its sums are exact in any order; both kernels give the same states and saturations
+//! (tested below). Floats always scatter, so their rounding is as it was. Bare-metal builds
+//! (`target_os = "none"`) leave the gather kernel out, for flash.
+//!
 //! **Draw order.** [`Draws`] maps random streams to updates. By default ([`Draws::PerChain`])
 //! chain `c` owns `rngs[c]` and draws once per unclamped unit, in unit order. So a chain's
 //! trajectory does not depend on how many chains run beside it, and float and fixed runs with
@@ -25,13 +36,21 @@
 //! source is one; the integer results are identical on every path (tested below).
 
 use crate::arithmetic::Arithmetic;
-use crate::model::{Block, Model};
+use crate::model::{Block, Model, MAX_PARTITIONS};
 use crate::rng::Streams;
 use core::fmt;
 use rand_core::RngCore;
 
 /// Chains decided per row of draws (stack buffer of the kernel).
 const ROW: usize = 64;
+/// Chains whose fields the gather kernel holds in registers at once (i16 lanes).
+const GATHER_CHUNK: usize = 128;
+/// Fewest chains for the gather kernel: below, rebuilding its plan every sweep costs more
+/// than it saves (and the field scratch is too small to hold it).
+const GATHER_MIN_CHAINS: usize = 64;
+/// Bare-metal devices (the firmware's Cortex-M4 and RV32) run a few chains, below
+/// [`GATHER_MIN_CHAINS`], in 16 KiB of flash: the gather kernel (8 KiB there) is left out.
+const GATHER: bool = !cfg!(target_os = "none");
 
 /// The instruction set a sweep is compiled for, chosen at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -339,7 +358,10 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         &self.model
     }
 
-    /// One sweep: every partition once, in order.
+    /// One sweep: every partition once, in order. `fields` is scratch of
+    /// [`BlockGibbs::scratch_len`] entries; after a partition's update it holds that
+    /// partition's local fields when the scatter kernel ran, the gather kernel's plan when
+    /// that ran (see the module docs).
     pub fn sweep<A, R>(
         &self,
         arith: &mut A,
@@ -369,14 +391,9 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         S: Streams + ?Sized,
     {
         self.check(chains, streams.count(), fields.len())?;
-        self.isa.run(
-            #[inline(always)]
-            || {
-                for p in 0..self.model.num_partitions() {
-                    self.update_partition(p, arith, chains, streams, fields);
-                }
-            },
-        );
+        for p in 0..self.model.num_partitions() {
+            self.update_partition(p, arith, chains, streams, fields);
+        }
         Ok(())
     }
 
@@ -398,10 +415,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             let k = self.model.num_partitions();
             return Err(SampleError::Shape { field: "partition", expected: k, found: p });
         }
-        self.isa.run(
-            #[inline(always)]
-            || self.update_partition(p, arith, chains, rngs, fields),
-        );
+        self.update_partition(p, arith, chains, rngs, fields);
         Ok(())
     }
 
@@ -469,6 +483,175 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         }
     }
 
+    /// What the gather kernel needs beyond the model, built in `words` (the field scratch):
+    /// the neighbours of partition `p`'s units that the model stores in *columns* (blocks
+    /// (q, p), q < p) regrouped by unit: `words[li]` is where unit `li`'s entries begin
+    /// (`size + 1` heads), then entries of two words (where the neighbour's row of `c` chains
+    /// starts in the state, weight). Neighbours in rows (blocks (p, q)) are read from the
+    /// model as they are. `None` when the scratch is too small, a block is dense, a weight
+    /// does not fit i16, or some unit's |bias| + Σ|W| exceeds `i16::MAX`: only then may i16
+    /// partial sums overflow, in any order, so the gather kernel's sums are exact whenever it
+    /// runs. Built again every sweep (about 20 instructions per column entry), so that the
+    /// sampler needs no storage of its own.
+    fn plan<'w, A: Arithmetic<Weight = W>>(
+        &self,
+        p: usize,
+        arith: &A,
+        c: usize,
+        words: &'w mut [i32],
+    ) -> Option<&'w [i32]> {
+        let m = &self.model;
+        let range = m.range(p);
+        let size = range.len();
+        let mut total = 0usize;
+        for q in 0..m.num_partitions() {
+            match m.block(p.min(q), p.max(q)) {
+                Some(Block::Dense(_)) => return None,
+                Some(Block::Sparse(b)) if q < p => total += b.col.len(),
+                _ => {}
+            }
+        }
+        let offsets_fit = m.num_units().checked_mul(c).is_some_and(|x| x <= i32::MAX as usize);
+        if !offsets_fit || total > i32::MAX as usize / 2 || words.len() < size + 1 + 2 * total {
+            return None;
+        }
+        let (heads, entries) = words.split_at_mut(size + 1);
+        heads.fill(0);
+        let mut max_w = 0;
+        for q in p + 1..m.num_partitions() {
+            if let Some(Block::Sparse(b)) = m.block(p, q) {
+                for &w in b.weight {
+                    max_w = max_w.max((arith.lane_weight(w)? as i32).abs());
+                }
+            }
+        }
+        for q in 0..p {
+            if let Some(Block::Sparse(b)) = m.block(q, p) {
+                for &col in b.col {
+                    heads[col as usize + 1] += 1;
+                }
+            }
+        }
+        for li in 0..size {
+            heads[li + 1] += heads[li];
+        }
+        let pairs = entries.as_chunks_mut::<2>().0;
+        for q in 0..p {
+            let Some(Block::Sparse(b)) = m.block(q, p) else { continue };
+            let q_start = m.range(q).start;
+            for (r, span) in b.row_ptr.windows(2).enumerate() {
+                let span = span[0] as usize..span[1] as usize;
+                for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
+                    let w = arith.lane_weight(w)? as i32;
+                    max_w = max_w.max(w.abs());
+                    let target = col as usize;
+                    pairs[heads[target] as usize] = [((q_start + r) * c) as i32, w];
+                    heads[target] += 1;
+                }
+            }
+        }
+        // Each head now holds the end of its unit's entries, which is the next unit's start.
+        for li in (1..=size).rev() {
+            heads[li] = heads[li - 1];
+        }
+        heads[0] = 0;
+        let row_degree = |li: usize| {
+            (p + 1..m.num_partitions())
+                .filter_map(|q| match m.block(p, q) {
+                    Some(Block::Sparse(b)) => Some((b.row_ptr[li + 1] - b.row_ptr[li]) as i32),
+                    _ => None,
+                })
+                .sum::<i32>()
+        };
+        let (mut max_b, mut max_degree) = (0, 0);
+        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
+            max_b = max_b.max((arith.lane_weight(b)? as i32).abs());
+            max_degree = max_degree.max(heads[li + 1] - heads[li] + row_degree(li));
+        }
+        // The bound per unit, unless the largest weight times the largest degree already fits.
+        let limit = i16::MAX as i32;
+        if max_degree > (limit - max_b) / max_w.max(1) {
+            for (li, &b) in m.bias()[range].iter().enumerate() {
+                let mut bound = (arith.lane_weight(b)? as i32).abs();
+                let columns = pairs[heads[li] as usize..heads[li + 1] as usize].iter().map(|e| e[1].abs());
+                let rows = (p + 1..m.num_partitions()).filter_map(|q| match m.block(p, q) {
+                    Some(Block::Sparse(b)) => Some(&b.weight[b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize]),
+                    _ => None,
+                });
+                let rows = rows.flatten().map(|&w| arith.lane_weight(w).map_or(i32::MAX, |w| (w as i32).abs()));
+                for w in columns.chain(rows) {
+                    bound = bound.saturating_add(w);
+                    if bound > limit {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(&words[..size + 1 + 2 * total])
+    }
+
+    /// Update partition `p` for chains `s..s + CH`: each unit's fields summed over its
+    /// neighbours (rows of the model's blocks, then the `plan`'s column entries) in `CH` i16
+    /// lanes (registers), then drawn and decided at once (no other unit of `p` reads them: no
+    /// edge joins two units of a partition). Every stream still draws once per unclamped unit
+    /// in unit order, so the states equal the scatter kernel's.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn gather<A, S, const CH: usize>(
+        &self,
+        p: usize,
+        arith: &mut A,
+        z: &mut [u8],
+        c: usize,
+        s: usize,
+        rngs: &mut S,
+        plan: &[i32],
+    ) where
+        A: Arithmetic<Weight = W>,
+        S: Streams + ?Sized,
+    {
+        let m = &self.model;
+        let range = m.range(p);
+        let size = range.len();
+        let (heads, entries) = plan.split_at(size + 1);
+        let mut rows = [None; MAX_PARTITIONS];
+        let mut blocks = 0;
+        for q in p + 1..m.num_partitions() {
+            if let Some(Block::Sparse(b)) = m.block(p, q) {
+                rows[blocks] = Some((m.range(q).start * c, b));
+                blocks += 1;
+            }
+        }
+        let rows = &rows[..blocks];
+        let mut u = [0u32; CH];
+        let mut f = [A::Field::default(); CH];
+        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
+            let i = range.start + li;
+            if self.clamp.is_some_and(|k| k.is_clamped(i)) {
+                continue;
+            }
+            let zs = z.get(s..).unwrap_or_default();
+            let mut acc = Lanes([arith.lane_weight(b).unwrap_or(0); CH]);
+            let acc = &mut acc.0;
+            for &(base, b) in rows.iter().flatten() {
+                let span = b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize;
+                for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
+                    add_row(acc, zs, base + col as usize * c, arith.lane_weight(w).unwrap_or(0));
+                }
+            }
+            for e in entries[2 * heads[li] as usize..2 * heads[li + 1] as usize].chunks_exact(2) {
+                add_row(acc, zs, e[0] as u32 as usize, e[1] as i16);
+            }
+            for (f, &a) in f.iter_mut().zip(acc.iter()) {
+                *f = arith.lane_field(a);
+            }
+            rngs.draw_row(self.draws.lane(li, size) * c + s, &mut u);
+            if let Some(zi) = z.get_mut(i * c + s..i * c + s + CH) {
+                arith.decide_row(&f, zi, &u);
+            }
+        }
+    }
+
     #[inline(always)]
     fn update_partition<A, S>(
         &self,
@@ -478,6 +661,51 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         rngs: &mut S,
         fields: &mut [A::Field],
     ) where
+        A: Arithmetic<Weight = W>,
+        S: Streams + ?Sized,
+    {
+        let c = chains.chains;
+        // Each kernel is compiled for the instruction set on its own (its own registers).
+        // AVX-512 scatters rows shorter than one full gather chunk faster (64 chains: 446
+        // against 422 M updates per CPU-second; the 64-lane gather keeps its lanes in memory).
+        let min = if self.isa == Isa::Avx512 { GATHER_CHUNK } else { GATHER_MIN_CHAINS };
+        if GATHER && c >= min {
+            if let Some(plan) = arith.plan_words(fields).and_then(|words| self.plan(p, arith, c, words)) {
+                let z = &mut *chains.state;
+                return self.isa.run(
+                    #[inline(always)]
+                    || {
+                        let mut s = 0;
+                        while s + GATHER_CHUNK <= c {
+                            self.gather::<A, S, GATHER_CHUNK>(p, arith, z, c, s, rngs, plan);
+                            s += GATHER_CHUNK;
+                        }
+                        while s + 64 <= c {
+                            self.gather::<A, S, 64>(p, arith, z, c, s, rngs, plan);
+                            s += 64;
+                        }
+                        while s + 16 <= c {
+                            self.gather::<A, S, 16>(p, arith, z, c, s, rngs, plan);
+                            s += 16;
+                        }
+                        while s < c {
+                            self.gather::<A, S, 1>(p, arith, z, c, s, rngs, plan);
+                            s += 1;
+                        }
+                    },
+                );
+            }
+        }
+        self.isa.run(
+            #[inline(always)]
+            || self.scatter(p, arith, chains, rngs, fields),
+        )
+    }
+
+    /// Update partition `p` with the scatter kernel (see the module docs).
+    #[inline(always)]
+    fn scatter<A, S>(&self, p: usize, arith: &mut A, chains: &mut Chains<'_>, rngs: &mut S, fields: &mut [A::Field])
+    where
         A: Arithmetic<Weight = W>,
         S: Streams + ?Sized,
     {
@@ -511,6 +739,22 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
                 rngs.draw_row(first + s, &mut u[..w]);
                 arith.decide_row(&fs[s..s + w], &mut zs[s..s + w], &u[..w]);
             }
+        }
+    }
+}
+
+/// A unit's field lanes. Where LLVM keeps them in memory rather than registers (the 64-chain
+/// chunk on AVX-512), a cache-line-aligned slot lets each store forward to the next load:
+/// unaligned, the accumulation ran at 60% of the scatter kernel's speed there.
+#[repr(C, align(64))]
+struct Lanes<const CH: usize>([i16; CH]);
+
+/// `acc += w * z[j..j + CH]` lane by lane (states 0/1; exact by the plan's bound).
+#[inline(always)]
+fn add_row<const CH: usize>(acc: &mut [i16; CH], z: &[u8], j: usize, w: i16) {
+    if let Some(src) = z.get(j..j.wrapping_add(CH)) {
+        for (a, &on) in acc.iter_mut().zip(src) {
+            *a = a.wrapping_add(w.wrapping_mul(on as i16));
         }
     }
 }
@@ -742,7 +986,7 @@ mod tests {
                 (Some(Clamp::new(&clamp_bits)), Draws::PerChain),
                 (Some(Clamp::new(&clamp_bits)), Draws::PerLane { lanes: 3, map: LaneMap::RoundRobin }),
             ] {
-                for c in [1usize, 7, 64, 100] {
+                for c in [1usize, 7, 64, 100, 150] {
                     let streams = draws.streams(c);
                     let mut rngs = std::vec![Pcg32::new(0, 0); streams];
                     chain_streams(5, 0, &mut rngs);
@@ -763,6 +1007,10 @@ mod tests {
                     }
                     assert!(c == 1 || arith.saturations() > 0);
                     let sampler = BlockGibbs::new(model).with_draws(draws);
+                    // From 64 chains on, the gather kernel runs (its plan fits the scratch).
+                    let mut words = std::vec![0i32; sampler.scratch_len(c)];
+                    let gathers = (0..sizes.len()).all(|p| sampler.plan(p, &arith, c, &mut words).is_some());
+                    assert_eq!(gathers, c >= GATHER_MIN_CHAINS, "{c}");
                     let sampler = match clamp {
                         Some(k) => sampler.with_clamp(k),
                         None => sampler,
@@ -832,6 +1080,44 @@ mod tests {
                     assert!(float_out.windows(2).all(|p| p[0] == p[1]));
                 }
             }
+        }
+    }
+
+    /// The gather kernel runs exactly when i16 partial sums cannot overflow (|bias| + Σ|W| of
+    /// every unit fits), and the scratch holds its plan; either way the states are the
+    /// reference kernel's.
+    #[test]
+    fn gather_plan_needs_i16_room() {
+        let sizes = [1usize, 3];
+        let bias = [-300i16, 5, -7, 0];
+        for (w, fits) in [(10_000i16, true), (14_000, false), (-14_000, false)] {
+            let edges = [(0usize, 1usize, w), (0, 2, w), (0, 3, -w / 2)];
+            let (mut rp, mut col, mut wt) = ([0u32; 2], [0u16; 3], [0i16; 3]);
+            let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut wt };
+            let model = Model::from_edges(&bias, &sizes, edges, st, QFormat::Q8_8.lsb()).unwrap();
+            let spec = LutSpec { bits: 16, index_frac_bits: 6 };
+            let mut table = std::vec![0u16; Fixed::<i16>::table_len(QFormat::Q8_8, spec, 0.01)];
+            let arith = Fixed::<i16>::new(QFormat::Q8_8, spec, Rule::HeatBath, 0.01, &mut table).unwrap();
+            let sampler = BlockGibbs::new(model);
+            let c = 64;
+            let mut words = std::vec![0i32; sampler.scratch_len(c)];
+            assert_eq!(sampler.plan(0, &arith, c, &mut words).is_some(), fits, "{w}");
+            assert!(sampler.plan(1, &arith, c, &mut words).is_some());
+            assert!(sampler.plan(1, &arith, c, &mut words[..9]).is_none(), "scratch too small");
+            let mut a = Fixed::<i16>::new(QFormat::Q8_8, spec, Rule::HeatBath, 0.01, &mut table).unwrap();
+            let mut rngs = std::vec![crate::rng::Pcg32::new(0, 0); c];
+            crate::rng::chain_streams(3, 0, &mut rngs);
+            let mut want = std::vec![1u8; 4 * c];
+            let mut r = rngs.clone();
+            for _ in 0..3 {
+                reference_sweep(&model, None, Draws::PerChain, &mut a, &mut want, c, &mut r);
+            }
+            let mut got = std::vec![1u8; 4 * c];
+            let mut chains = Chains::new(&mut got, 4, c).unwrap();
+            for _ in 0..3 {
+                sampler.sweep(&mut a, &mut chains, &mut rngs, &mut words).unwrap();
+            }
+            assert_eq!(got, want, "{w}");
         }
     }
 

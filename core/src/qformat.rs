@@ -182,10 +182,12 @@ pub trait RawWeight: crate::model::Weight + PartialEq + fmt::Debug + Send + Sync
     fn from_raw(raw: i32) -> Option<Self>;
     /// The raw value as i32.
     fn raw(self) -> i32;
+    /// Accumulators as `i32` words when they are `i32` (8- and 16-bit weights), else `None`.
+    fn acc_words(acc: &mut [Self::Acc]) -> Option<&mut [i32]>;
 }
 
 macro_rules! raw_weight {
-    ($t:ty, $acc:ty) => {
+    ($t:ty, $acc:ty, $words:expr) => {
         impl RawWeight for $t {
             type Acc = $acc;
             const BITS: u32 = <$t>::BITS;
@@ -212,13 +214,17 @@ macro_rules! raw_weight {
             fn raw(self) -> i32 {
                 self as i32
             }
+            #[inline(always)]
+            fn acc_words(acc: &mut [$acc]) -> Option<&mut [i32]> {
+                ($words)(acc)
+            }
         }
     };
 }
 
-raw_weight!(i8, i32);
-raw_weight!(i16, i32);
-raw_weight!(i32, i64);
+raw_weight!(i8, i32, Some);
+raw_weight!(i16, i32, Some);
+raw_weight!(i32, i64, |_| None);
 
 #[cfg(test)]
 mod tests {

@@ -76,8 +76,10 @@ impl Streams for Pcg32Lanes<'_> {
         for ((o, s), &i) in out.iter_mut().zip(state).zip(inc) {
             let old = *s;
             *s = old.wrapping_mul(PCG_MUL).wrapping_add(i);
-            let xsh = (((old >> 18) ^ old) >> 27) as u32;
-            *o = xsh.rotate_right((old >> 59) as u32);
+            // PCG's XSH RR output. The rotation is a shift of the word doubled into 64 bits,
+            // which vectorises in 64-bit lanes (no 32-bit repacking before the rotate).
+            let xsh = (((old >> 18) ^ old) >> 27) & 0xffff_ffff;
+            *o = ((xsh | (xsh << 32)) >> (old >> 59)) as u32;
         }
     }
 }
