@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""One training step of the ds1-sized Calo4pQVAE: calo4p (burn, flex CPU backend) vs PyTorch (CPU),
-same network, same batch, both single-threaded, in one run. Prints milliseconds per step and the ratio.
+"""One training step of the Calo4pQVAE: calo4p (burn, flex CPU backend) vs PyTorch (CPU), same network,
+same batch, both single-threaded, in one run. Prints milliseconds per step (min and median over --repeats
+runs of --steps steps each), the ratio of the medians and the negative phase's share of a calo4p step.
 
-Network (issue 15): encoder 369 -> 512 -> 256, hierarchical heads 256 + 64k -> 64 logits for partitions
-k = 1, 2, 3 (binary-concrete samples), decoder 4*64 + 1 -> 256 -> 512 -> 2*368; batch 128, f32; loss =
-reconstruction MSE + hit BCE (+ entropy and prior energies with --scheme old); Adam.
+Networks: --net demo is `calo4p demo`'s (16 units per partition, hidden 256,128); --net ds1 is the one of
+issue 15's framework choice (369 -> 512 -> 256, hierarchical heads 256 + 64k -> 64 logits for partitions
+k = 1, 2, 3, decoder 4*64 + 1 -> 256 -> 512 -> 2*368). Batch 128, f32; loss = reconstruction MSE + hit BCE
+(+ entropy and prior energies with --scheme old, where calo4p also runs its negative phase: 256 persistent
+chains x 20 block Gibbs sweeps of core's kernel, which PyTorch does not do; its model samples are fixed); Adam.
 
-    python3 benches/vae_step.py [--steps 50] [--scheme new|old]
+    python3 benches/vae_step.py [--net demo|ds1] [--scheme new|old] [--torch-energy dense|gather]
+                                [--steps 50] [--repeats 3]
 
-Installs torch into a virtual environment (benches/.venv-torch) on first use; needs a release build
-with the VAE: cargo build --release -p calo4p --features vae
+Uses torch if the running interpreter has it, else installs it into a virtual environment
+(benches/.venv-torch) on first use; needs a release build: cargo build --release -p calo4p
 """
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +43,10 @@ def ensure_torch():
     os.execve(py, [py] + sys.argv, env)
 
 
-def torch_step_ms(steps, scheme, n=64, hidden=(512, 256), v=368, batch=128, chains=256):
+NETS = {"demo": (16, (256, 128)), "ds1": (64, (512, 256))}
+
+
+def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", v=368, batch=128, chains=256):
     import torch
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -47,7 +55,9 @@ def torch_step_ms(steps, scheme, n=64, hidden=(512, 256), v=368, batch=128, chai
     heads = nn.ModuleList([nn.Linear(hidden[1] + k * n, n) for k in (1, 2, 3)])
     layers = [nn.Linear(4 * n + 1, hidden[1]), nn.ReLU(), nn.Linear(hidden[1], hidden[0]), nn.ReLU(), nn.Linear(hidden[0], 2 * v)]
     dec = nn.Sequential(*layers)
-    edges = torch.randint(0, 4 * n, (2, 1000))
+    # Distinct pairs i < j (the Zephyr graph's edge count does not change the cost of either form).
+    pairs = torch.triu_indices(4 * n, 4 * n, 1)
+    edges = pairs[:, torch.randperm(pairs.shape[1])[: min(1000, pairs.shape[1])]]
     bias = nn.Parameter(torch.zeros(4 * n))
     weight = nn.Parameter(torch.zeros(edges.shape[1]))
     params = list(trunk.parameters()) + list(heads.parameters()) + list(dec.parameters()) + [bias, weight]
@@ -59,7 +69,12 @@ def torch_step_ms(steps, scheme, n=64, hidden=(512, 256), v=368, batch=128, chai
     model_z = (torch.rand(chains, 4 * n) > 0.5).float()
 
     def energy(z):
-        return -(z @ bias) - (z[:, edges[0]] * z[:, edges[1]]) @ weight
+        if energy_form == "gather":
+            # What calo4p does: gather the endpoints of every edge (burn's select).
+            return -(z @ bias) - (z[:, edges[0]] * z[:, edges[1]]) @ weight
+        # Idiomatic PyTorch: the edge weights scattered into a dense matrix, two products.
+        w = torch.zeros(4 * n, 4 * n).index_put((edges[0], edges[1]), weight)
+        return -(z @ bias) - ((z @ w) * z).sum(1)
 
     def step():
         h = trunk(torch.cat([x, lne], 1))
@@ -87,10 +102,11 @@ def torch_step_ms(steps, scheme, n=64, hidden=(512, 256), v=368, batch=128, chai
     return 1e3 * (time.perf_counter() - t) / steps
 
 
-def calo4p_step_ms(steps, scheme, binary):
+def calo4p_step_ms(steps, scheme, binary, n, hidden):
     out = subprocess.run(
-        [binary, "train", "--synth", "ds1-photons", "--n-train", "256", "--n-val", "64", "--latent-per-partition", "64",
-         "--hidden", "512,256", "--batch-size", "128", "--scheme", scheme, "--bench", str(steps), "--out", "unused"],
+        [binary, "train", "--synth", "ds1-photons", "--n-train", "256", "--n-val", "64", "--latent-per-partition", str(n),
+         "--hidden", ",".join(map(str, hidden)), "--batch-size", "128", "--scheme", scheme, "--bench", str(steps),
+         "--out", "unused"],
         check=True, capture_output=True, text=True, env=dict(os.environ, RAYON_NUM_THREADS="1"),
     ).stdout
     m = re.search(r"([0-9.]+) ms per step.*negative phase ([0-9.]+)%", out)
@@ -102,15 +118,30 @@ def calo4p_step_ms(steps, scheme, binary):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scheme", choices=["new", "old"], default="new")
+    ap.add_argument("--net", choices=sorted(NETS), default="demo")
+    ap.add_argument("--torch-energy", choices=["dense", "gather"], default="dense",
+                    help="PyTorch's prior energy (--scheme old): dense weight matrix, or gathered edge endpoints as calo4p")
     ap.add_argument("--calo4p", default=os.path.join(HERE, "..", "target", "release", "calo4p"))
     a = ap.parse_args()
     ensure_torch()
-    ours, share = calo4p_step_ms(a.steps, a.scheme, a.calo4p)
-    theirs = torch_step_ms(a.steps, a.scheme)
-    print(f"calo4p (burn flex): {ours:.2f} ms/step (negative phase {share:.1f}%)")
-    print(f"PyTorch CPU:        {theirs:.2f} ms/step")
-    print(f"ratio calo4p / PyTorch: {ours / theirs:.2f}")
+    import torch
+    n, hidden = NETS[a.net]
+    ours, shares, theirs = [], [], []
+    for _ in range(a.repeats):
+        ms, share = calo4p_step_ms(a.steps, a.scheme, a.calo4p, n, hidden)
+        ours.append(ms)
+        shares.append(share)
+        theirs.append(torch_step_ms(a.steps, a.scheme, n, hidden, a.torch_energy))
+    med = statistics.median
+    print(f"net {a.net} (latent 4x{n}, hidden {hidden}), scheme {a.scheme}, batch 128, {a.steps} steps x {a.repeats} runs")
+    print(f"calo4p (burn flex): min {min(ours):.2f}  median {med(ours):.2f} ms/step "
+          f"(negative phase {med(shares):.1f}% of a step)  runs {' '.join(f'{x:.2f}' for x in ours)}")
+    form = f", prior energy {a.torch_energy}" if a.scheme == "old" else ""
+    print(f"PyTorch {torch.__version__} CPU{form}: min {min(theirs):.2f}  median {med(theirs):.2f} ms/step"
+          f"  runs {' '.join(f'{x:.2f}' for x in theirs)}")
+    print(f"ratio calo4p / PyTorch (medians): {med(ours) / med(theirs):.2f}")
 
 
 if __name__ == "__main__":

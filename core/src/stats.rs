@@ -66,18 +66,29 @@ pub fn magnetisation(chains: &Chains<'_>, c: usize) -> f64 {
 }
 
 /// [`magnetisation`] of every chain into `out` (one entry per chain), reading the state
-/// once, unit by unit, chains innermost (a vector loop; the same values).
+/// once, unit by unit, chains innermost: ones are counted in integer lanes, 64 chains at a
+/// time, and converted once (the same values: a count of ones is exact either way).
 pub fn magnetisations(chains: &Chains<'_>, out: &mut [f64]) {
+    crate::gibbs::Isa::detect().run(
+        #[inline(always)]
+        || magnetisations_rows(chains, out),
+    )
+}
+
+#[inline(always)]
+fn magnetisations_rows(chains: &Chains<'_>, out: &mut [f64]) {
     let (n, c) = (chains.num_units(), chains.num_chains());
-    let out = &mut out[..c];
-    out.fill(0.0);
-    for row in chains.state().chunks_exact(c) {
-        for (m, &z) in out.iter_mut().zip(row) {
-            *m += z as f64;
+    let z = chains.state();
+    for (start, out) in out[..c].chunks_mut(64).enumerate().map(|(b, o)| (64 * b, o)) {
+        let mut ones = [0u32; 64];
+        for i in 0..n {
+            for (o, &b) in ones.iter_mut().zip(&z[i * c + start..][..out.len()]) {
+                *o += b as u32;
+            }
         }
-    }
-    for m in out {
-        *m = (2.0 * *m - n as f64) / n as f64;
+        for (m, &o) in out.iter_mut().zip(&ones) {
+            *m = (2.0 * o as f64 - n as f64) / n as f64;
+        }
     }
 }
 
@@ -98,13 +109,76 @@ fn pack(row: &[u8]) -> u64 {
     word
 }
 
+/// A lane of the per-chain energy sums: f64 in general, or i32 when every bias and weight
+/// is an integer and their absolute values sum to at most `i32::MAX`. Then every partial
+/// sum is an integer of at most 31 bits, which the f64 sum also holds exactly, so both
+/// lanes give the same numbers, bit for bit; i32 lanes are half as wide and add without
+/// the floating-point latency.
+trait EnergyLane: Copy + Default {
+    /// The term `w` in this lane's type (exact under the i32 condition above).
+    fn term(w: f64) -> Self;
+    /// `self - w` (never overflows under the i32 condition).
+    fn minus(self, w: Self) -> Self;
+    /// The sum as f64 (exact).
+    fn value(self) -> f64;
+}
+
+impl EnergyLane for f64 {
+    #[inline(always)]
+    fn term(w: f64) -> Self {
+        w
+    }
+    #[inline(always)]
+    fn minus(self, w: Self) -> Self {
+        self - w
+    }
+    #[inline(always)]
+    fn value(self) -> f64 {
+        self
+    }
+}
+
+impl EnergyLane for i32 {
+    #[inline(always)]
+    fn term(w: f64) -> Self {
+        w as i32
+    }
+    #[inline(always)]
+    fn minus(self, w: Self) -> Self {
+        self.wrapping_sub(w)
+    }
+    #[inline(always)]
+    fn value(self) -> f64 {
+        self as f64
+    }
+}
+
+/// True when every bias and weight of `model` is an integer and the sum of their absolute
+/// values is at most `i32::MAX`: the condition for exact i32 energy lanes. Fixed-point
+/// models (raw Q-format integers, scaled once) meet it unless they are enormous.
+fn integer_energy_terms<W: Weight>(model: &Model<'_, W>) -> bool {
+    // Summed in integers, off the floating-point latency chain: this runs on every record.
+    let (mut integer, mut total) = (true, 0u64);
+    let mut add = |x: f64| {
+        // `as` saturates and maps NaN to 0, so this holds only for integers in i32 range.
+        let raw = x as i32;
+        integer &= raw as f64 == x;
+        total += raw.unsigned_abs() as u64;
+    };
+    for &b in model.bias() {
+        add(b.to_f64());
+    }
+    model.for_each_edge(|_, _, _, w| add(w.to_f64()));
+    integer && total <= i32::MAX as u64
+}
+
 /// Subtract `w` from `e[k]` for every set bit `k` of `mask`: a masked vector subtraction
 /// over 64 lanes (the lanes whose bit is clear are left exactly as they are).
 #[inline(always)]
-fn subtract_where(e: &mut [f64; 64], mask: u64, w: f64) {
+fn subtract_where<L: EnergyLane>(e: &mut [L; 64], mask: u64, w: L) {
     for (k, ek) in e.iter_mut().enumerate() {
         let on = (mask >> k) & 1 != 0;
-        *ek = if on { *ek - w } else { *ek };
+        *ek = if on { ek.minus(w) } else { *ek };
     }
 }
 
@@ -113,7 +187,9 @@ fn subtract_where(e: &mut [f64; 64], mask: u64, w: f64) {
 /// Recording packs up to 64 chains of a unit into one word: a unit count is a popcount, an
 /// edge count the popcount of an AND, and a chain's energy subtracts only the terms that are
 /// on (a masked vector subtraction), in the same order as the byte-wise sum it replaces, so
-/// the energies are the same floating-point numbers.
+/// the energies are the same floating-point numbers. When every term is an integer with a
+/// small enough total (fixed-point models), the sums run in i32 lanes instead: exact, and
+/// so again the same numbers (see `EnergyLane`).
 #[derive(Debug)]
 pub struct Moments<'s> {
     unit_ones: &'s mut [u64],
@@ -140,10 +216,18 @@ impl<'s> Moments<'s> {
         if self.packed.len() < chains.num_units() {
             return self.record_bytes(model, chains);
         }
-        crate::gibbs::Isa::detect().run(
-            #[inline(always)]
-            || self.record_rows(model, chains),
-        )
+        let isa = crate::gibbs::Isa::detect();
+        if integer_energy_terms(model) {
+            isa.run(
+                #[inline(always)]
+                || self.record_rows::<W, i32>(model, chains),
+            )
+        } else {
+            isa.run(
+                #[inline(always)]
+                || self.record_rows::<W, f64>(model, chains),
+            )
+        }
     }
 
     /// The byte-wise reference: every chain, unit and edge, chains innermost.
@@ -186,7 +270,7 @@ impl<'s> Moments<'s> {
     }
 
     #[inline(always)]
-    fn record_rows<W: Weight>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
+    fn record_rows<W: Weight, L: EnergyLane>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
         let (n, c) = (chains.num_units(), chains.num_chains());
         let z = chains.state();
         let bias = model.bias();
@@ -194,7 +278,7 @@ impl<'s> Moments<'s> {
         let edge_ones = &mut *self.edge_ones;
         for start in (0..c).step_by(64) {
             let width = (c - start).min(64);
-            let mut e = [0.0f64; 64];
+            let mut e = [L::default(); 64];
             let mut ones = [0u32; 64];
             for (i, word) in packed.iter_mut().enumerate() {
                 let row = &z[i * c + start..][..width];
@@ -205,7 +289,7 @@ impl<'s> Moments<'s> {
             }
             for ((count, &word), &b) in self.unit_ones.iter_mut().zip(&*packed).zip(bias) {
                 *count += word.count_ones() as u64;
-                subtract_where(&mut e, word, b.to_f64());
+                subtract_where(&mut e, word, L::term(b.to_f64()));
             }
             // The edges in `for_each_edge` order, whose slots are consecutive; written out
             // here so that the loop is compiled for the dispatched instruction set.
@@ -213,7 +297,7 @@ impl<'s> Moments<'s> {
             let mut edge = |i: usize, j: usize, w: W| {
                 let both = packed[i] & packed[j];
                 edge_ones[slot] += both.count_ones() as u64;
-                subtract_where(&mut e, both, w.to_f64());
+                subtract_where(&mut e, both, L::term(w.to_f64()));
                 slot += 1;
             };
             for p in 0..model.num_partitions() {
@@ -239,7 +323,7 @@ impl<'s> Moments<'s> {
                 }
             }
             for (&ek, &o) in e.iter().zip(&ones).take(width) {
-                self.energy.push(ek * model.scale());
+                self.energy.push(ek.value() * model.scale());
                 self.magnetisation.push((2.0 * o as f64 - n as f64) / n as f64);
             }
         }
@@ -359,5 +443,78 @@ mod tests {
                 assert_eq!(m.edge_counts()[slot], both);
             });
         }
+    }
+
+    /// Integer terms (a fixed-point model's raw weights) take the i32 lanes; the energies are
+    /// bit-identical to the f64 sum, and known: all-ones chains have energy
+    /// -(Σ b + Σ w) x scale, all-zeros 0.
+    #[test]
+    fn integer_lanes_match_float_sums() {
+        use crate::model::SparseStorage;
+        use rand_core::RngCore;
+        let sizes = [5usize, 6, 4];
+        let n = 15;
+        let bias: std::vec::Vec<i16> = (0..n as i16).map(|i| 37 * i - 200).collect();
+        let edges: std::vec::Vec<(usize, usize, i16)> =
+            (0..5).flat_map(|i| (5..15).map(move |j| (i, j, (i * j) as i16 * 11 - 130))).collect();
+        let mut rp = std::vec![0u32; Model::<i16>::row_ptr_len(&sizes)];
+        let (mut col, mut w) = (std::vec![0u16; edges.len()], std::vec![0i16; edges.len()]);
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let model = Model::from_edges(&bias, &sizes, edges.iter().copied(), st, 1.0 / 256.0).unwrap();
+        assert!(integer_energy_terms(&model));
+        let total = bias.iter().map(|&b| b as i64).sum::<i64>() + edges.iter().map(|e| e.2 as i64).sum::<i64>();
+        let mut g = crate::rng::Xoshiro128PlusPlus::from_u64(5);
+        for c in [1usize, 2, 63, 64, 65, 130] {
+            for fill in [Some(0u8), Some(1), None] {
+                let mut state: std::vec::Vec<u8> =
+                    (0..n * c).map(|_| fill.unwrap_or((g.next_u32() >> 31) as u8)).collect();
+                let chains = Chains::new(&mut state, n, c).unwrap();
+                let (mut u, mut e, mut p) =
+                    (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
+                let mut m = Moments::new(&mut u, &mut e, &mut p);
+                m.record(&model, &chains);
+                let (mut u2, mut e2, mut p2) =
+                    (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
+                let mut float = Moments::new(&mut u2, &mut e2, &mut p2);
+                float.record_rows::<i16, f64>(&model, &chains);
+                let (mut u3, mut e3) = (std::vec![0u64; n], std::vec![0u64; model.num_slots()]);
+                let mut bytes = Moments::new(&mut u3, &mut e3, &mut []);
+                bytes.record(&model, &chains);
+                for other in [&float, &bytes] {
+                    assert_eq!(m.energy().mean().to_bits(), other.energy().mean().to_bits());
+                    assert_eq!(m.energy().variance().to_bits(), other.energy().variance().to_bits());
+                    assert_eq!((m.energy(), m.magnetisation()), (other.energy(), other.magnetisation()));
+                    assert_eq!((m.unit_counts(), m.edge_counts()), (other.unit_counts(), other.edge_counts()));
+                }
+                match fill {
+                    Some(0) => assert_eq!((m.energy().mean().to_bits(), m.magnetisation().mean()), (0, -1.0)),
+                    Some(_) => {
+                        assert_eq!(m.energy().mean(), -(total as f64) / 256.0);
+                        assert_eq!((m.energy().variance(), m.magnetisation().mean()), (0.0, 1.0));
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// The i32 lanes are taken only when they are exact.
+    #[test]
+    fn integer_lanes_only_when_exact() {
+        use crate::model::SparseStorage;
+        let sizes = [2usize, 2];
+        let model_of = |bias: &[f64], w: f64, check: &dyn Fn(&Model<'_, f64>) -> bool| {
+            let mut rp = std::vec![0u32; Model::<f64>::row_ptr_len(&sizes)];
+            let (mut col, mut wt) = (std::vec![0u16; 1], std::vec![0f64; 1]);
+            let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut wt };
+            let model = Model::from_edges(bias, &sizes, [(0, 2, w)], st, 1.0).unwrap();
+            check(&model)
+        };
+        assert!(model_of(&[1.0, -2.0, 3.0, 4.0], -5.0, &|m| integer_energy_terms(m)));
+        assert!(!model_of(&[1.5, -2.0, 3.0, 4.0], -5.0, &|m| integer_energy_terms(m)));
+        assert!(!model_of(&[1.0, -2.0, 3.0, 4.0], f64::NAN, &|m| integer_energy_terms(m)));
+        assert!(model_of(&[2147483637.0, 0.0, 0.0, 0.0], -10.0, &|m| integer_energy_terms(m)));
+        assert!(!model_of(&[2147483637.0, 0.0, 0.0, 0.0], -11.0, &|m| integer_energy_terms(m)));
+        assert!(!model_of(&[-2147483648.0, 0.0, 0.0, 0.0], 0.0, &|m| integer_energy_terms(m)));
     }
 }

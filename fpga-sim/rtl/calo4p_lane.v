@@ -130,15 +130,26 @@ module calo4p_lane #(
 
     // ---- gate by neighbour state, adder tree, accumulate --------------------------------------
     wire [CB-1:0] ch1 = meta1[WB + UB +: CB];
-    reg signed [AB-1:0] psum;
-    integer s;
-    always @* begin
-        psum = 0;
-        for (s = 0; s < A; s = s + 1) begin
-            if (word1[s*SW + SW - 1] && state[word1[s*SW +: UB] * C + ch1])
-                psum = psum + {{(AB-WB){word1[s*SW + UB + WB - 1]}}, word1[s*SW + UB +: WB]};
+    // A balanced binary adder tree over the A gated terms, stored as a heap: leaves at
+    // A2-1 .. 2*A2-2 (A2 the next power of two, missing leaves zero), node i = 2i+1 + 2i+2.
+    localparam A2 = A <= 1 ? 1 : (1 << $clog2(A));
+    wire signed [AB-1:0] tree [0:2*A2-2] /* verilator split_var */;
+    genvar gs;
+    generate
+        for (gs = 0; gs < A2; gs = gs + 1) begin : g_leaf
+            if (gs < A) begin : g_term
+                wire on = word1[gs*SW + SW - 1] && state[word1[gs*SW +: UB] * C + ch1];
+                wire signed [AB-1:0] w = {{(AB-WB){word1[gs*SW + UB + WB - 1]}}, word1[gs*SW + UB +: WB]};
+                assign tree[A2 - 1 + gs] = on ? w : {AB{1'b0}};
+            end else begin : g_pad
+                assign tree[A2 - 1 + gs] = {AB{1'b0}};
+            end
         end
-    end
+        for (gs = 0; gs < A2 - 1; gs = gs + 1) begin : g_node
+            assign tree[gs] = tree[2*gs + 1] + tree[2*gs + 2];
+        end
+    endgenerate
+    wire signed [AB-1:0] psum = tree[0];
     // The accumulator starts at the bias on a job's first word. With LAT_AT >= 1 it is the
     // stage's register (the field leaves the adder stage registered, which shortens the path
     // into the table lookup); with LAT_AT = 0 the field is combinational.

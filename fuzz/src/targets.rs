@@ -154,7 +154,7 @@ fn scratch(ext: &str, data: &[u8]) -> PathBuf {
 pub fn npy_samples(data: &[u8]) {
     let path = scratch("npy", data);
     let model = sample_model();
-    if let Ok(imported) = calo4p::samples::npy::read_npy(&path, None, model) {
+    if let Ok(imported) = calo4p::samples::npy::read_npy(&path, None, model, calo4p::samples::labels::LabelMode::Auto) {
         let _ = imported.table.statistics(model, "fuzz");
     }
     let _ = std::fs::remove_file(&path);

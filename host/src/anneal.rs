@@ -220,7 +220,11 @@ pub fn run(model: &ModelFile, config: &AnnealConfig) -> Result<AnnealRun> {
             _ => fixed::<i32>(model, config, s, &mut finals)?,
         },
     };
-    Ok(AnnealRun { rows: aggregate(model, &finals), saturations, quantisation })
+    let rows = aggregate(model, &finals);
+    let energies: Vec<f64> = rows.iter().map(|r| r.energy).collect();
+    // JSON has no NaN or infinity: serde_json would write `null`, a file nothing reads back.
+    crate::validation::finite::require("the reads' energies E(z)", &[("read", &energies)])?;
+    Ok(AnnealRun { rows, saturations, quantisation })
 }
 
 fn fixed<W: RawWeight>(

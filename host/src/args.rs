@@ -22,6 +22,23 @@ pub fn positive(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Refuse fixed-point settings given with a float engine, which would silently ignore them.
+/// `engine` names the engine chosen (`float`); `given` lists each fixed-point option by name with
+/// whether the command line set it.
+pub fn fixed_point_only(engine: &str, fixed: bool, given: &[(&str, bool)]) -> anyhow::Result<()> {
+    let set: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(name, _)| *name).collect();
+    if !fixed && !set.is_empty() {
+        anyhow::bail!(
+            "{} set the fixed-point engine, but --engine is {engine}, which ignores {}: add --engine fixed, or leave \
+             {} out",
+            set.join(", "),
+            if set.len() == 1 { "it" } else { "them" },
+            if set.len() == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +52,13 @@ mod tests {
         }
         assert_eq!(positive("3"), Ok(3));
         assert!(positive("0").is_err() && positive("-1").is_err() && positive("1.5").is_err());
+    }
+
+    #[test]
+    fn fixed_point_options_need_the_fixed_engine() {
+        fixed_point_only("fixed", true, &[("--format", true)]).unwrap();
+        fixed_point_only("float", false, &[("--format", false)]).unwrap();
+        let e = fixed_point_only("float", false, &[("--format", true), ("--lut-bits", true)]).unwrap_err();
+        assert!(e.to_string().contains("--format, --lut-bits set the fixed-point engine"), "{e}");
     }
 }

@@ -232,14 +232,26 @@ pub fn exact_observed(
         }
         m
     });
-    Ok(Exact {
+    let exact = Exact {
         second_moment,
         ln_z: shift + total.ln(),
         mean: sum_z.iter().map(|s| s / total).collect(),
         edge_second_moment: sum_zz.iter().map(|s| s / total).collect(),
         energy_mean,
         energy_variance: sum_e2 / total - energy_mean * energy_mean,
-    })
+    };
+    crate::validation::finite::require(
+        "exact answers",
+        &[
+            ("ln Z", &[exact.ln_z]),
+            ("<E>", &[exact.energy_mean]),
+            ("Var(E)", &[exact.energy_variance]),
+            ("<z>", &exact.mean),
+            ("<z_i z_j> per edge", &exact.edge_second_moment),
+            ("<z_i z_j>", exact.second_moment.as_deref().unwrap_or(&[])),
+        ],
+    )?;
+    Ok(exact)
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod demo;
 pub mod exact;
 pub mod fpga_rtl;
 pub mod fpga_sim;
+pub mod memory;
 pub mod model_file;
 pub mod npy;
 pub mod output;

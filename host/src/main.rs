@@ -14,7 +14,7 @@ use calo4p::output::{self, is_stdio, EXIT_STATUS_HELP};
 use calo4p::report::progress_bar;
 use calo4p::sample::{self, Engine, FixedSettings, RngKind, SampleConfig};
 use calo4p::topology::{self, Selection};
-use calo4p::{atomic, data, demo, npy};
+use calo4p::{atomic, data, demo};
 use calo4p_core::{QFormat, Rule};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::io::Write as _;
@@ -238,15 +238,16 @@ struct EngineArgs {
     /// Arithmetic.
     #[arg(long, value_enum, default_value = "float")]
     engine: EngineArg,
-    /// Fixed-point format of weights and biases, Qm.n (m includes the sign bit).
-    #[arg(long, default_value = "Q8.8")]
-    format: QFormat,
+    /// Fixed-point format of weights and biases, Qm.n (m includes the sign bit) [default: Q8.8;
+    /// --engine fixed only].
+    #[arg(long)]
+    format: Option<QFormat>,
     /// Field register format (default: the weight format); saturations are counted.
     #[arg(long)]
     field_format: Option<QFormat>,
-    /// Bits r of the acceptance table and of each uniform draw (1..=16).
-    #[arg(long, default_value_t = 16)]
-    lut_bits: u32,
+    /// Bits r of the acceptance table and of each uniform draw (1..=16) [default: 16; --engine fixed only].
+    #[arg(long)]
+    lut_bits: Option<u32>,
     /// Fractional bits of the field that index the table (default: the format's, at most 12).
     #[arg(long)]
     lut_index_bits: Option<u32>,
@@ -262,20 +263,38 @@ struct EngineArgs {
 }
 
 impl EngineArgs {
-    fn engine(&self) -> Engine {
-        match self.engine {
+    /// The weight format (Q8.8 unless given).
+    fn format(&self) -> QFormat {
+        self.format.unwrap_or(QFormat::Q8_8)
+    }
+
+    /// The engine; fixed-point options with a float engine are refused, not ignored.
+    fn engine(&self) -> Result<Engine> {
+        let name = self.engine.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+        calo4p::args::fixed_point_only(
+            &name,
+            matches!(self.engine, EngineArg::Fixed),
+            &[
+                ("--format", self.format.is_some()),
+                ("--field-format", self.field_format.is_some()),
+                ("--lut-bits", self.lut_bits.is_some()),
+                ("--lut-index-bits", self.lut_index_bits.is_some()),
+                ("--strict", self.strict),
+            ],
+        )?;
+        Ok(match self.engine {
             EngineArg::Float => Engine::Float,
             EngineArg::Float32 => Engine::Float32,
             EngineArg::Fixed => {
-                let mut s = FixedSettings::new(self.format, self.lut_bits);
-                s.field = self.field_format.unwrap_or(self.format);
+                let mut s = FixedSettings::new(self.format(), self.lut_bits.unwrap_or(16));
+                s.field = self.field_format.unwrap_or(self.format());
                 if let Some(b) = self.lut_index_bits {
                     s.lut.index_frac_bits = b;
                 }
                 s.strict = self.strict;
                 Engine::Fixed(s)
             }
-        }
+        })
     }
 
     fn rule(&self) -> Rule {
@@ -366,7 +385,7 @@ fn summary(to_stderr: bool, text: &str) -> Result<()> {
 fn sample_cmd(a: SampleArgs) -> Result<()> {
     atomic::refuse_clobber(&[Some(&a.model)], &[a.out.as_ref(), a.stats.as_ref()])?;
     let model = ModelFile::load(&a.model)?;
-    let engine = a.engine.engine();
+    let engine = a.engine.engine()?;
     let data_on_stdout = [&a.out, &a.stats].iter().any(|p| p.as_deref().is_some_and(is_stdio));
     if a.out.as_deref().is_some_and(is_stdio) && a.stats.as_deref().is_some_and(is_stdio) {
         bail!("--out - and --stats - cannot both go to standard output");
@@ -376,11 +395,11 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
     cfg.rng = a.engine.rng;
     cfg.beta = a.beta;
     cfg.clamp = a.clamp.as_deref().map(parse_clamp).transpose()?.unwrap_or_default();
-    cfg.keep_samples = a.out.is_some();
+    cfg.samples_out = a.out.clone();
     cfg.progress = !a.quiet;
     cfg.threads = a.threads;
     let run = sample::run(&model, &cfg).with_context(|| format!("sampling {}", a.model.display()))?;
-    if let Some(msg) = run.quantisation.message(a.engine.format) {
+    if let Some(msg) = run.quantisation.message(a.engine.format()) {
         eprintln!("warning: {msg}; use --strict to refuse");
     }
     if run.saturations > 0 {
@@ -388,10 +407,6 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
     }
     if let Some(path) = &a.stats {
         run.stats.save(path)?;
-    }
-    if let Some(path) = &a.out {
-        let rows = run.samples.len() / model.num_units();
-        npy::write_u8(path, &run.samples, rows, model.num_units())?;
     }
     let s = &run.stats;
     let text = if a.json {
@@ -463,7 +478,7 @@ fn anneal_cmd(a: AnnealArgs) -> Result<()> {
     atomic::refuse_clobber(&[Some(&a.model)], &[a.out.as_ref()])?;
     let model = ModelFile::load(&a.model)?;
     let cfg = AnnealConfig {
-        engine: a.engine.engine(),
+        engine: a.engine.engine()?,
         rule: a.engine.rule(),
         rng: a.engine.rng,
         schedule: a.schedule.clone(),
@@ -472,7 +487,7 @@ fn anneal_cmd(a: AnnealArgs) -> Result<()> {
         progress: !a.quiet,
     };
     let run = calo4p::anneal::run(&model, &cfg).with_context(|| format!("annealing {}", a.model.display()))?;
-    if let Some(msg) = run.quantisation.message(a.engine.format) {
+    if let Some(msg) = run.quantisation.message(a.engine.format()) {
         eprintln!("warning: {msg}; use --strict to refuse");
     }
     if run.saturations > 0 {

@@ -51,7 +51,8 @@ struct ZephyrOut {
 impl ModelFile {
     /// Read and validate a model file; errors name the file and the field.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read model file {}", path.display()))?;
+        // Capped: `/dev/zero` or a huge file given by mistake is refused, not read without end.
+        let bytes = crate::memory::read_file(path, crate::memory::MAX_JSON_INPUT, "model file")?;
         if bytes.starts_with(b"C4PQ") {
             anyhow::bail!(
                 "model file {}: this is core's compact binary form (magic C4PQ), written by `calo4p model quantise` \

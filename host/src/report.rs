@@ -433,6 +433,15 @@ enum Part {
     Text(String),
     Table { header: Vec<String>, rows: Vec<Vec<String>> },
     Svg { name: String, svg: String },
+    SvgRow(Vec<(String, String)>),
+}
+
+/// A plot as an HTML figure, captioned with a link to its file.
+fn figure(h: &mut String, name: &str, svg: &str) {
+    // Drop the XML prolog so the SVG can sit inside HTML.
+    let body = svg.find("<svg").map_or(svg, |at| &svg[at..]);
+    let name = escape(name);
+    let _ = writeln!(h, "<figure>{body}<figcaption><a href=\"{name}\">{name}</a></figcaption></figure>");
 }
 
 /// An HTML report under construction.
@@ -541,6 +550,11 @@ impl Report {
         self.parts.push(Part::Svg { name: name.to_owned(), svg });
     }
 
+    /// Plots side by side (for comparisons); each is also written as `DIR/name`.
+    pub fn svg_row(&mut self, figures: Vec<(String, String)>) {
+        self.parts.push(Part::SvgRow(figures));
+    }
+
     /// The page as HTML text, plots inlined.
     pub fn html(&self) -> String {
         let mut h = String::new();
@@ -552,6 +566,7 @@ impl Report {
              th{{background:#eee}}.header{{font-size:90%;color:#333;background:#f6f6f6;border:1px solid #ddd;\
              padding:.5em 1em}}.header td,.header th{{border:none;text-align:left;padding:1px 8px}}\
              .header code{{word-break:break-all}}figure{{margin:1em 0}}svg{{max-width:100%;height:auto}}\
+             .row{{display:flex;gap:1em}}.row figure{{flex:1;min-width:0}}\
              </style></head><body><h1>{0}</h1>\n",
             escape(&self.title)
         );
@@ -595,12 +610,13 @@ impl Report {
                     }
                     h.push_str("</table>\n");
                 }
-                Part::Svg { name, svg } => {
-                    // Drop the XML prolog so the SVG can sit inside HTML.
-                    let body = svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..]);
-                    let name = escape(name);
-                    let _ =
-                        writeln!(h, "<figure>{body}<figcaption><a href=\"{name}\">{name}</a></figcaption></figure>");
+                Part::Svg { name, svg } => figure(&mut h, name, svg),
+                Part::SvgRow(figures) => {
+                    h.push_str("<div class=\"row\">");
+                    for (name, svg) in figures {
+                        figure(&mut h, name, svg);
+                    }
+                    h.push_str("</div>\n");
                 }
             }
         }
@@ -626,7 +642,12 @@ impl Report {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {what} directory {}", dir.display()))?;
         let mut out = Vec::new();
         for part in &self.parts {
-            if let Part::Svg { name, svg } = part {
+            let figures = match part {
+                Part::Svg { name, svg } => vec![(name, svg)],
+                Part::SvgRow(f) => f.iter().map(|(n, s)| (n, s)).collect(),
+                _ => Vec::new(),
+            };
+            for (name, svg) in figures {
                 crate::atomic::write(&dir.join(name), svg.as_bytes())?;
                 out.push(dir.join(name));
             }

@@ -7,7 +7,14 @@
 //! runs all its sweeps on its own (its own state, fields, table and generators, stream `c`
 //! still being chain `c`'s), and rayon spreads blocks over `threads` workers. Blocks are
 //! merged in block order, so a seed gives the same result whatever the thread count.
+//!
+//! **Memory.** [`run`] estimates what a run holds (per-block results, kept samples and
+//! magnetisations) and refuses one that exceeds the machine's memory ([`crate::memory`]).
+//! Samples written to a file ([`SampleConfig::samples_out`]) are not held: each block writes
+//! the rows of each sweep at their place in the `.npy` file, whose header carries the final
+//! shape from the start, so memory does not grow with the number of sweeps.
 
+use crate::memory::{self, Need};
 use crate::model_file::{Built, ModelFile, Quantisation};
 use crate::report::progress_bar;
 use crate::statistics::Statistics;
@@ -19,6 +26,7 @@ use calo4p_core::rng::{Pcg32Lanes, Streams, XoshiroLanes};
 use calo4p_core::stats::{magnetisations, Moments, Welford};
 use calo4p_core::{LutSpec, QFormat};
 use rayon::prelude::*;
+use std::path::PathBuf;
 
 /// Chains per block, the unit of work of one thread: a function of the chain count alone, so
 /// that results do not depend on the thread count. A quarter of the chains (at least four
@@ -123,8 +131,14 @@ pub struct SampleConfig {
     pub clamp: Vec<(usize, u8)>,
     /// Start states.
     pub init: Init,
-    /// Keep every recorded sample (rows of units).
+    /// Keep every recorded sample (rows of units) in [`SampleRun::samples`].
     pub keep_samples: bool,
+    /// Write every recorded sample to this `.npy` file (uint8, `samples x units`, sweep-major
+    /// then chain) as it is drawn, through [`crate::atomic`]; `-` is standard output. A
+    /// regular file is written in place sweep by sweep; standard output, a pipe or a device
+    /// takes the rows in order, so they are held until the run ends (and counted in the
+    /// memory estimate).
+    pub samples_out: Option<PathBuf>,
     /// Keep the magnetisation of every chain after every sweep (burn-in included).
     pub keep_magnetisation: bool,
     /// Show a progress bar.
@@ -148,6 +162,7 @@ impl SampleConfig {
             clamp: Vec::new(),
             init: Init::Random,
             keep_samples: false,
+            samples_out: None,
             keep_magnetisation: false,
             progress: false,
             threads: 0,
@@ -160,7 +175,8 @@ impl SampleConfig {
 pub struct SampleRun {
     /// Moments in file order.
     pub stats: Statistics,
-    /// Recorded samples, `num_samples x units`, sweep-major then chain (when kept).
+    /// Recorded samples, `num_samples x units`, sweep-major then chain (when kept; not when
+    /// written to [`SampleConfig::samples_out`] in place).
     pub samples: Vec<u8>,
     /// Magnetisation `[sweep][chain]` flattened (when kept), burn-in included.
     pub magnetisation: Vec<f64>,
@@ -175,6 +191,43 @@ pub fn run(model: &ModelFile, config: &SampleConfig) -> Result<SampleRun> {
     if config.chains == 0 || config.sweeps == 0 {
         bail!("need at least one chain and one sweep");
     }
+    if config.burn_in.checked_add(config.sweeps).is_none() {
+        bail!("--burn-in {} plus --sweeps {} is more sweeps than can be counted", config.burn_in, config.sweeps);
+    }
+    let Some(path) = &config.samples_out else { return run_to(model, config, None) };
+    let n = model.num_units();
+    let rows = config.chains.checked_mul(config.sweeps).filter(|r| r.checked_mul(n.max(1)).is_some());
+    let Some(rows) = rows else {
+        bail!(
+            "{}: {} chains x {} sweeps of {n} units is more samples than can be counted",
+            path.display(),
+            config.chains,
+            config.sweeps
+        );
+    };
+    let mut out = None;
+    crate::atomic::write_with(path, |file| {
+        let writer = crate::npy::U8Writer::new(file, rows, n)?;
+        if writer.in_place() {
+            let run = run_to(model, config, Some(&writer))?;
+            writer.finish()?;
+            out = Some(run);
+        } else {
+            let mut run = run_to(model, &SampleConfig { keep_samples: true, ..config.clone() }, None)?;
+            writer.write_rows(0, &run.samples)?;
+            writer.finish()?;
+            if !config.keep_samples {
+                run.samples = Vec::new();
+            }
+            out = Some(run);
+        }
+        Ok(())
+    })?;
+    Ok(out.expect("a successful write ran the sampler"))
+}
+
+/// [`run`], writing the recorded samples into `sink` when one is given.
+fn run_to(model: &ModelFile, config: &SampleConfig, sink: Option<&crate::npy::U8Writer<'_>>) -> Result<SampleRun> {
     if !(config.beta.is_finite() && config.beta > 0.0) {
         bail!("--beta {} is not a finite positive number", config.beta);
     }
@@ -187,22 +240,27 @@ pub fn run(model: &ModelFile, config: &SampleConfig) -> Result<SampleRun> {
         Engine::Float => {
             let arith = Float::<f64>::new(config.beta, config.rule)?;
             let built = Built::float(model)?;
-            drive(&built, model, config, |block| run_block(&built, arith, config, block))
+            drive(&built, model, config, sink.is_some(), |block| run_block(&built, arith, config, sink, block))
         }
         Engine::Float32 => {
             let arith = Float::<f32>::new(config.beta, config.rule)?;
             let built = Built::float32(model)?;
-            drive(&built, model, config, |block| run_block(&built, arith, config, block))
+            drive(&built, model, config, sink.is_some(), |block| run_block(&built, arith, config, sink, block))
         }
         Engine::Fixed(s) => match s.format.bits() {
-            0..=8 => fixed::<i8>(model, config, s),
-            9..=16 => fixed::<i16>(model, config, s),
-            _ => fixed::<i32>(model, config, s),
+            0..=8 => fixed::<i8>(model, config, s, sink),
+            9..=16 => fixed::<i16>(model, config, s, sink),
+            _ => fixed::<i32>(model, config, s, sink),
         },
     }
 }
 
-fn fixed<W: RawWeight>(model: &ModelFile, config: &SampleConfig, s: FixedSettings) -> Result<SampleRun> {
+fn fixed<W: RawWeight>(
+    model: &ModelFile,
+    config: &SampleConfig,
+    s: FixedSettings,
+    sink: Option<&crate::npy::U8Writer<'_>>,
+) -> Result<SampleRun> {
     if s.field.frac_bits() != s.format.frac_bits() {
         bail!("field format {} must have the fractional bits of the weight format {}", s.field, s.format);
     }
@@ -210,10 +268,10 @@ fn fixed<W: RawWeight>(model: &ModelFile, config: &SampleConfig, s: FixedSetting
     let len = Fixed::<W>::table_len(s.field, s.lut, config.beta);
     // Fail early, on the caller's thread, when the table cannot be built.
     Fixed::<W>::new(s.field, s.lut, config.rule, config.beta, &mut vec![0u16; len])?;
-    let mut out = drive(&built, model, config, |block| {
+    let mut out = drive(&built, model, config, sink.is_some(), |block| {
         let (mut table, mut wide) = (vec![0u16; len], vec![0u32; len]);
         let arith = Fixed::<W>::new(s.field, s.lut, config.rule, config.beta, &mut table)?.with_wide_table(&mut wide);
-        run_block(&built, arith, config, block)
+        run_block(&built, arith, config, sink, block)
     })?;
     out.quantisation = quantisation;
     Ok(out)
@@ -258,7 +316,13 @@ pub fn thread_count(threads: usize) -> usize {
 
 /// One block of chains (`block` = first chain .. end), all sweeps, with the generators of
 /// those chains as structure-of-arrays banks.
-fn run_block<W, A>(built: &Built<W>, arith: A, config: &SampleConfig, block: std::ops::Range<usize>) -> Result<BlockRun>
+fn run_block<W, A>(
+    built: &Built<W>,
+    arith: A,
+    config: &SampleConfig,
+    sink: Option<&crate::npy::U8Writer<'_>>,
+    block: std::ops::Range<usize>,
+) -> Result<BlockRun>
 where
     W: Copy + Default + calo4p_core::model::Weight,
     A: Arithmetic<Weight = W>,
@@ -268,12 +332,12 @@ where
         RngKind::Pcg32 => {
             let mut words = vec![0u64; 2 * c];
             let mut bank = Pcg32Lanes::new(&mut words, config.seed, block.start as u64);
-            sweep_block(built, arith, config, block, &mut bank)
+            sweep_block(built, arith, config, sink, block, &mut bank)
         }
         RngKind::Xoshiro => {
             let mut words = vec![0u32; 4 * c];
             let mut bank = XoshiroLanes::new(&mut words, config.seed, block.start as u64);
-            sweep_block(built, arith, config, block, &mut bank)
+            sweep_block(built, arith, config, sink, block, &mut bank)
         }
     }
 }
@@ -282,6 +346,7 @@ fn sweep_block<W, A, S>(
     built: &Built<W>,
     mut arith: A,
     config: &SampleConfig,
+    sink: Option<&crate::npy::U8Writer<'_>>,
     block: std::ops::Range<usize>,
     streams: &mut S,
 ) -> Result<BlockRun>
@@ -340,10 +405,17 @@ where
             if track_ess && !config.keep_magnetisation {
                 recorded.extend_from_slice(&mag);
             }
-            if config.keep_samples {
+            if config.keep_samples || sink.is_some() {
+                let at = rows.len();
                 for k in 0..c {
                     chains.row(k, &mut row);
                     rows.extend_from_slice(&row);
+                }
+                if let Some(sink) = sink {
+                    // Recorded sweep r of chain g is row r * chains + g of the file.
+                    let r = t - config.burn_in;
+                    sink.write_rows(r * config.chains + block.start, &rows[at..])?;
+                    rows.truncate(at);
                 }
             }
         }
@@ -363,7 +435,33 @@ where
 }
 
 fn track_ess(config: &SampleConfig) -> bool {
-    config.chains >= 2 && config.sweeps >= 8 && config.chains * config.sweeps <= MAX_ESS_SERIES
+    config.chains >= 2 && config.sweeps >= 8 && config.chains.saturating_mul(config.sweeps) <= MAX_ESS_SERIES
+}
+
+/// What a run holds at its peak, in bytes: every block's counts until the merge, the kept
+/// records (each twice: per block, then interleaved), and the working storage of the blocks
+/// that run at once. `streamed`: the samples go to a file in place and are not held.
+fn memory_need(units: usize, slots: usize, config: &SampleConfig, streamed: bool) -> Need {
+    let (n, c) = (units, config.chains);
+    let total = config.burn_in.saturating_add(config.sweeps);
+    let blocks = c.div_ceil(block_size(c));
+    let threads = thread_count(config.threads).min(blocks);
+    let mut need = Need::default()
+        .array::<usize>(&[blocks])
+        .plus(Need::default().array::<u64>(&[n + slots]).array::<BlockRun>(&[1]).times(blocks))
+        .plus(Need::default().array::<u8>(&[block_size(c), n]).array::<f64>(&[block_size(c), n + 64]).times(threads));
+    if config.keep_samples || (config.samples_out.is_some() && !streamed) {
+        need = need.plus(Need::default().array::<u8>(&[c, config.sweeps, n]).times(2));
+    } else if streamed {
+        need = need.plus(Need::default().array::<u8>(&[block_size(c), n]).times(threads));
+    }
+    if config.keep_magnetisation {
+        need = need.plus(Need::default().array::<f64>(&[c, total]).times(2));
+    }
+    if track_ess(config) {
+        need = need.plus(Need::default().array::<f64>(&[c, config.sweeps]).times(2));
+    }
+    need
 }
 
 /// Interleave per-block `[sweep][chain]` records into one `[sweep][chain]` record.
@@ -381,13 +479,27 @@ fn interleave<T: Copy>(blocks: &[BlockRun], per_chain: usize, part: impl Fn(&Blo
 
 /// The generic driver: cut the chains into blocks, run `block` on each over the thread
 /// pool, merge in block order, statistics in file order.
-fn drive<W, F>(built: &Built<W>, model: &ModelFile, config: &SampleConfig, block: F) -> Result<SampleRun>
+fn drive<W, F>(
+    built: &Built<W>,
+    model: &ModelFile,
+    config: &SampleConfig,
+    streamed: bool,
+    block: F,
+) -> Result<SampleRun>
 where
     W: Copy + Default + calo4p_core::model::Weight,
     F: Fn(std::ops::Range<usize>) -> Result<BlockRun> + Sync,
 {
     let m = built.model();
     let (n, c) = (m.num_units(), config.chains);
+    memory::ensure(memory_need(n, m.num_slots(), config, streamed), || {
+        let kept = if config.keep_samples || (config.samples_out.is_some() && !streamed) {
+            format!(", keeping {} samples", config.chains.saturating_mul(config.sweeps))
+        } else {
+            String::new()
+        };
+        format!("{c} chains (--chains) of {n} units{kept}")
+    })?;
     if let Init::Rows(rows) = &config.init {
         if rows.is_empty() {
             bail!("no start states given");
@@ -399,8 +511,12 @@ where
     let total = config.burn_in + config.sweeps;
     let block_len = block_size(c);
     let starts: Vec<usize> = (0..c).step_by(block_len).collect();
-    let bar =
-        progress_bar((total * starts.len()) as u64, config.progress, &format!("sampling {c} chains"), "block sweeps");
+    let bar = progress_bar(
+        total.saturating_mul(starts.len()) as u64,
+        config.progress,
+        &format!("sampling {c} chains"),
+        "block sweeps",
+    );
     let pool = rayon::ThreadPoolBuilder::new().num_threads(thread_count(config.threads)).build()?;
     let blocks: Vec<BlockRun> = pool.install(|| {
         starts
@@ -463,6 +579,46 @@ mod tests {
     fn fingerprint(run: &SampleRun) -> (String, Vec<u8>, Vec<u64>, u64) {
         let stats = serde_json::to_string(&run.stats).unwrap();
         (stats, run.samples.clone(), run.magnetisation.iter().map(|m| m.to_bits()).collect(), run.saturations)
+    }
+
+    /// Samples written to a file as they are drawn are the bytes of the samples kept in
+    /// memory, behind a header with the final shape, whatever the thread count.
+    #[test]
+    fn samples_streamed_to_a_file_are_the_samples_kept_in_memory() {
+        let model = random_model(1, 4, 7, 2, 1.0, Selection::First).unwrap();
+        let mut cfg = SampleConfig::new(Engine::Fixed(FixedSettings::new(QFormat::Q8_8, 16)), 300, 9, 4, 11);
+        cfg.keep_samples = true;
+        let kept = run(&model, &cfg).unwrap();
+        let dir = std::env::temp_dir().join(format!("calo4p-sample-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for threads in [1, 3] {
+            let path = dir.join(format!("s{threads}.npy"));
+            let streamed =
+                SampleConfig { keep_samples: false, samples_out: Some(path.clone()), threads, ..cfg.clone() };
+            let out = run(&model, &streamed).unwrap();
+            assert!(out.samples.is_empty(), "streamed samples are not held");
+            assert_eq!(serde_json::to_string(&out.stats).unwrap(), serde_json::to_string(&kept.stats).unwrap());
+            let a = crate::npy::read(&path).unwrap();
+            assert_eq!(a.shape, vec![300 * 9, 28]);
+            assert_eq!(a.data, kept.samples.iter().map(|&z| f64::from(z)).collect::<Vec<_>>());
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A run that cannot fit in memory is refused with the figure before anything is
+    /// allocated (it used to abort the process).
+    #[test]
+    fn a_run_beyond_memory_is_refused_with_its_size() {
+        let model = random_model(1, 4, 7, 2, 1.0, Selection::First).unwrap();
+        let err = run(&model, &SampleConfig::new(Engine::Float, 1_000_000_000_000, 10, 0, 1)).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with("1000000000000 chains (--chains) of 28 units: needs 3.8 TB of memory"), "{msg}");
+        let mut keep = SampleConfig::new(Engine::Float, 100, 1_000_000_000_000, 0, 1);
+        keep.keep_samples = true;
+        let msg = format!("{:#}", run(&model, &keep).unwrap_err());
+        assert!(msg.contains("keeping 100000000000000 samples: needs 5.6 PB"), "{msg}");
+        let err = run(&model, &SampleConfig::new(Engine::Float, 1, usize::MAX, 1, 1)).unwrap_err();
+        assert!(err.to_string().contains("more sweeps than can be counted"), "{err}");
     }
 
     /// 1, 2 and 7 threads give the same bytes, for fixed point (heat bath and Metropolis,

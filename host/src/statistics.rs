@@ -59,7 +59,7 @@ impl Statistics {
 
     /// Read a statistics file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read(path).with_context(|| format!("cannot read statistics file {}", path.display()))?;
+        let text = crate::memory::read_file(path, crate::memory::MAX_JSON_INPUT, "statistics file")?;
         Self::parse(&text, path)
     }
 

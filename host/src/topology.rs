@@ -27,9 +27,13 @@ pub struct ZephyrJson {
     pub edges: Vec<[usize; 2]>,
 }
 
-/// Describe Z(m, t).
+/// Describe Z(m, t). Refused, with the figure, when the description and its JSON text would
+/// not fit in the machine's memory ([`zephyr_json_bytes`]).
 pub fn zephyr_json(m: usize, t: usize) -> Result<ZephyrJson> {
-    let z = Zephyr::new(m, t).map_err(anyhow::Error::msg)?;
+    let z = Zephyr::new(m, t).map_err(anyhow::Error::msg).with_context(|| format!("Z({m}, {t})"))?;
+    crate::memory::ensure(zephyr_json_bytes(&z), || {
+        format!("Z({m}, {t}) as JSON ({} nodes, {} edges)", z.num_nodes(), z.num_edges())
+    })?;
     let n = z.num_nodes();
     let coords_uwkjz = (0..n)
         .map(|q| {
@@ -41,6 +45,21 @@ pub fn zephyr_json(m: usize, t: usize) -> Result<ZephyrJson> {
     let mut edges: Vec<[usize; 2]> = z.edges().map(|(a, b)| [a, b]).collect();
     edges.sort_unstable();
     Ok(ZephyrJson { m, t, num_nodes: n, num_edges: z.num_edges(), coords_uwkjz, color, edges })
+}
+
+/// Peak memory of [`zephyr_json`] and its JSON text: coordinates (5 words), colour and edges
+/// (2 words) of every node and edge, and the text at twice its length (a growing string
+/// copies itself). Text: about `d + 1` bytes per number of `d` digits.
+pub fn zephyr_json_bytes(z: &Zephyr) -> crate::memory::Need {
+    let (n, e) = (z.num_nodes(), z.num_edges());
+    let digits = |x: usize| x.checked_ilog10().unwrap_or(0) as usize + 1;
+    let node_text = 5 * (digits(2 * z.m() + 1) + 1) + 3 + 2;
+    let edge_text = 2 * (digits(n) + 1) + 3;
+    crate::memory::Need::default()
+        .array::<[usize; 5]>(&[n])
+        .array::<u8>(&[n])
+        .array::<[usize; 2]>(&[e])
+        .plus(crate::memory::Need::default().array::<u8>(&[n, node_text]).array::<u8>(&[e, edge_text]).times(2))
 }
 
 /// Which units of each colour class a model takes.
@@ -100,6 +119,18 @@ pub fn random_model(m: usize, t: usize, n: usize, seed: u64, scale: f64, selecti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `zephyr --zephyr 2000,4` grew to 14.7 GB before it failed; a graph whose JSON does not
+    /// fit in memory is refused with the figure, before anything is built.
+    #[test]
+    fn a_graph_beyond_memory_is_refused_with_its_size() {
+        let err = zephyr_json(11_000, 4).err().expect("Z(11000, 4) is refused").to_string();
+        assert!(err.starts_with("Z(11000, 4) as JSON (3872176000 nodes, 38719823976 edges): needs 3.0 TB"), "{err}");
+        let z = Zephyr::new(6, 4).unwrap();
+        let text = serde_json::to_string(&zephyr_json(6, 4).unwrap()).unwrap();
+        let estimate = zephyr_json_bytes(&z).0;
+        assert!(estimate > 2 * text.len() as u128 && estimate < 8 * text.len() as u128, "{estimate} vs {}", text.len());
+    }
 
     #[test]
     fn random_model_is_a_zephyr_subgraph() {

@@ -459,3 +459,511 @@ fn contradictory_or_empty_inputs_are_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("effective_samples"), "{}", stderr(&o));
 }
+
+/// A dimod SampleSet (BINARY, unpacked int8 rows) with these labels, rows and counts, and no
+/// energies: what an Ocean user saves from `dimod.SampleSet.from_samples`.
+fn binary_sample_set(labels: serde_json::Value, rows: &[Vec<u8>], counts: &[u64]) -> serde_json::Value {
+    let n = rows.first().map_or(0, Vec::len);
+    serde_json::json!({
+        "type": "SampleSet", "version": {"sampleset_schema": "3.2.0"},
+        "num_variables": n, "num_rows": rows.len(), "sample_packed": false, "sample_type": "int8",
+        "sample_data": {"type": "array", "data": rows, "data_type": "int8", "shape": [rows.len(), n], "use_bytes": false},
+        "vectors": {"num_occurrences": {"type": "array", "data": counts, "data_type": "int64", "shape": [rows.len()],
+                    "use_bytes": false}},
+        "variable_labels": labels, "variable_type": "BINARY", "info": {}
+    })
+}
+
+/// The rows of a 2-D uint8 `.npy` file (as `calo4p sample --out` writes) and its columns.
+fn read_u8_npy(path: &Path) -> (Vec<Vec<u8>>, usize) {
+    let b = std::fs::read(path).unwrap();
+    let header_len = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = String::from_utf8_lossy(&b[10..10 + header_len]).into_owned();
+    assert!(header.contains("'|u1'"), "{header}");
+    let shape = &header[header.find("'shape': (").unwrap() + 10..];
+    let cols: usize = shape.split(',').nth(1).unwrap().trim().trim_end_matches(')').parse().unwrap();
+    (b[10 + header_len..].chunks(cols).map(<[u8]>::to_vec).collect(), cols)
+}
+
+fn write_u8_npy(path: &Path, rows: &[Vec<u8>]) {
+    let mut header =
+        format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({}, {}), }}", rows.len(), rows[0].len());
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    rows.iter().for_each(|r| b.extend_from_slice(r));
+    std::fs::write(path, b).unwrap();
+}
+
+/// ⟨E⟩ of `qa import --json` (exit 0 asserted); standard error comes back for the notes.
+fn imported_energy(dir: &Path, args: &[&str]) -> (f64, String) {
+    let mut all = vec!["qa", "import"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--json", "-q"]);
+    let o = calo4p_in(dir, &all);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    (json(&o.stdout)["energy_mean"].as_f64().unwrap(), stderr(&o))
+}
+
+/// Issue 11's worst item: a model that fills Z(1,4) has qubits 0..47, so labels 0..47 read both as
+/// unit indices and as qubits. Before, `--labels auto` took them as qubits: ⟨E⟩ -1.99 instead
+/// of -43.60, silently. Now the file's energies decide (stated), else the mean energy (Gibbs'
+/// inequality, stated), else it is an error that asks for `--labels unit|qubit`.
+#[test]
+fn labels_that_read_two_ways_are_decided_by_stated_evidence_or_refused() {
+    let dir = scratch("ambiguous-labels");
+    let made = calo4p_in(
+        &dir,
+        &["model", "random", "--zephyr", "1,4", "--per-partition", "12", "--seed", "5", "-o", "m.json"],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    let a = calo4p_in(
+        &dir,
+        &["anneal", "-m", "m.json", "--schedule", "geometric:0.05,1,200", "--reads", "2000", "-q", "-o", "reads.json"],
+    );
+    assert!(a.status.success(), "{}", stderr(&a));
+    let (truth, note) = imported_energy(&dir, &["reads.json", "-m", "m.json"]);
+    assert!(note.contains("labels read as qubits"), "{note}");
+    let qubits: Vec<u64> =
+        serde_json::from_value(json(&std::fs::read(dir.join("m.json")).unwrap())["qubits"].clone()).unwrap();
+    let mut set = json(&std::fs::read(dir.join("reads.json")).unwrap());
+    let units: Vec<usize> = set["variable_labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| qubits.iter().position(|&q| q == l.as_u64().unwrap()).unwrap())
+        .collect();
+    set["variable_labels"] = serde_json::json!(units);
+    std::fs::write(dir.join("units.json"), serde_json::to_vec(&set).unwrap()).unwrap();
+    let (e, note) = imported_energy(&dir, &["units.json", "-m", "m.json"]);
+    assert!((e - truth).abs() < 1e-9, "unit-labelled reads give <E> {e}, the reads {truth}");
+    assert!(note.contains("labels read as unit indices") && note.contains("energies are"), "{note}");
+    set["vectors"].as_object_mut().unwrap().remove("energy");
+    std::fs::write(dir.join("units-no-energy.json"), serde_json::to_vec(&set).unwrap()).unwrap();
+    let (e, note) = imported_energy(&dir, &["units-no-energy.json", "-m", "m.json"]);
+    assert!((e - truth).abs() < 1e-9 && note.contains("mean energy"), "{e} vs {truth}: {note}");
+    let (e, _) = imported_energy(&dir, &["units.json", "-m", "m.json", "--labels", "unit"]);
+    assert!((e - truth).abs() < 1e-9);
+    // Uniform rows carry no evidence either way: refused, naming the way out.
+    let mut x = 12345u64;
+    let rows: Vec<Vec<u8>> = (0..400)
+        .map(|_| {
+            (0..48)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (x >> 63) as u8
+                })
+                .collect()
+        })
+        .collect();
+    let flat = binary_sample_set(serde_json::json!((0..48).collect::<Vec<_>>()), &rows, &vec![1; 400]);
+    std::fs::write(dir.join("flat.json"), serde_json::to_vec(&flat).unwrap()).unwrap();
+    let o = calo4p_in(&dir, &["qa", "import", "flat.json", "-m", "m.json", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for want in ["flat.json", "variable_labels", "--labels unit", "--labels qubit"] {
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
+    }
+    assert!(o.stdout.is_empty());
+    let o = calo4p_in(&dir, &["validate", "-m", "m.json", "--samples", "flat.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    imported_energy(&dir, &["flat.json", "-m", "m.json", "--labels", "unit"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A `.npy` of reads has no labels: its columns are units in order or the qubits in ascending
+/// order. Before, a file in qubit order was read in unit order without a word (and its import
+/// said "2000 distinct" of repeated rows and "weighting num_occurrences" with no counts).
+#[test]
+fn npy_columns_in_qubit_order_are_decided_by_stated_evidence() {
+    let dir = scratch("npy-columns");
+    let made = calo4p_in(
+        &dir,
+        &["model", "random", "--zephyr", "1,4", "--per-partition", "12", "--seed", "5", "-o", "m.json"],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    let s = calo4p_in(
+        &dir,
+        &["sample", "-m", "m.json", "--chains", "40", "--sweeps", "50", "--burn-in", "50", "-q", "-o", "s.npy"],
+    );
+    assert!(s.status.success(), "{}", stderr(&s));
+    let (truth, _) = imported_energy(&dir, &["s.npy", "-m", "m.json", "--labels", "unit"]);
+    let (e, note) = imported_energy(&dir, &["s.npy", "-m", "m.json"]);
+    assert!((e - truth).abs() < 1e-9 && note.contains("labels read as unit indices"), "{e} vs {truth}: {note}");
+    let qubits: Vec<u64> =
+        serde_json::from_value(json(&std::fs::read(dir.join("m.json")).unwrap())["qubits"].clone()).unwrap();
+    let mut order: Vec<usize> = (0..qubits.len()).collect();
+    order.sort_by_key(|&i| qubits[i]);
+    let (rows, cols) = read_u8_npy(&dir.join("s.npy"));
+    assert_eq!(cols, 48);
+    let by_qubit: Vec<Vec<u8>> = rows.iter().map(|r| order.iter().map(|&i| r[i]).collect()).collect();
+    write_u8_npy(&dir.join("q.npy"), &by_qubit);
+    let (e, note) = imported_energy(&dir, &["q.npy", "-m", "m.json"]);
+    assert!((e - truth).abs() < 1e-9 && note.contains("labels read as qubits"), "{e} vs {truth}: {note}");
+    let (e, _) = imported_energy(&dir, &["q.npy", "-m", "m.json", "--labels", "qubit"]);
+    assert!((e - truth).abs() < 1e-9);
+    // Ten rows a hundred times: the import says how many are distinct, and that nothing weighs them.
+    let tiled: Vec<Vec<u8>> = (0..1000).map(|k| rows[k % 10].clone()).collect();
+    let distinct = rows[..10].iter().collect::<std::collections::HashSet<_>>().len();
+    write_u8_npy(&dir.join("t.npy"), &tiled);
+    let o = calo4p_in(&dir, &["qa", "import", "t.npy", "-m", "m.json", "--labels", "unit", "-q"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains(&format!("1000 ({distinct} distinct)")), "{out}");
+    assert!(out.contains("the file has no counts") && !out.contains("num_occurrences"), "{out}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 10 item 6: string labels map through an explicit label map.
+#[test]
+fn string_labels_read_through_a_label_map() {
+    let dir = scratch("label-map");
+    let made =
+        calo4p_in(&dir, &["model", "random", "--zephyr", "1,4", "--per-partition", "7", "--seed", "2", "-o", "m.json"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let a = calo4p_in(
+        &dir,
+        &["anneal", "-m", "m.json", "--schedule", "geometric:0.05,1,100", "--reads", "500", "-q", "-o", "reads.json"],
+    );
+    assert!(a.status.success(), "{}", stderr(&a));
+    let (truth, _) = imported_energy(&dir, &["reads.json", "-m", "m.json"]);
+    let mut set = json(&std::fs::read(dir.join("reads.json")).unwrap());
+    let qubits: Vec<u64> = set["variable_labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap()).collect();
+    set["variable_labels"] = serde_json::json!(qubits.iter().map(|q| format!("q{q}")).collect::<Vec<_>>());
+    std::fs::write(dir.join("named.json"), serde_json::to_vec(&set).unwrap()).unwrap();
+    let o = calo4p_in(&dir, &["qa", "import", "named.json", "-m", "m.json", "-q"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("'q") && stderr(&o).contains("--label-map"), "{}", stderr(&o));
+    let map: serde_json::Map<String, serde_json::Value> =
+        qubits.iter().map(|&q| (format!("q{q}"), serde_json::json!(q))).collect();
+    std::fs::write(dir.join("map.json"), serde_json::to_vec(&map).unwrap()).unwrap();
+    for extra in [&[][..], &["--labels", "qubit"][..]] {
+        let mut args = vec!["named.json", "-m", "m.json", "--label-map", "map.json"];
+        args.extend_from_slice(extra);
+        let (e, _) = imported_energy(&dir, &args);
+        assert!((e - truth).abs() < 1e-9, "{extra:?}: {e} vs {truth}");
+    }
+    let beta = calo4p_in(
+        &dir,
+        &["qa", "beta", "named.json", "-m", "m.json", "--label-map", "map.json", "--bootstrap", "0", "--json", "-q"],
+    );
+    assert!(beta.status.success(), "{}", stderr(&beta));
+    let mut short = map.clone();
+    short.remove(&format!("q{}", qubits[3]));
+    std::fs::write(dir.join("short.json"), serde_json::to_vec(&short).unwrap()).unwrap();
+    let o = calo4p_in(&dir, &["qa", "import", "named.json", "-m", "m.json", "--label-map", "short.json", "-q"]);
+    assert_eq!(o.status.code(), Some(2));
+    let want = format!("'q{}' are not in the label map", qubits[3]);
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Weights near ±1e308 overflow every energy: each command that reports numbers says so and
+/// fails (exit 2) instead of printing NaN, 0.00e0 errors or a rank of 0.
+#[test]
+fn non_finite_results_are_errors() {
+    let dir = scratch("non-finite");
+    let made =
+        calo4p_in(&dir, &["model", "random", "--zephyr", "1,4", "--per-partition", "3", "--seed", "2", "-o", "m.json"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let a = calo4p_in(
+        &dir,
+        &["anneal", "-m", "m.json", "--schedule", "geometric:0.05,1,20", "--reads", "100", "-q", "-o", "reads.json"],
+    );
+    assert!(a.status.success(), "{}", stderr(&a));
+    let mut m = json(&std::fs::read(dir.join("m.json")).unwrap());
+    for (k, e) in m["edges"].as_array_mut().unwrap().iter_mut().enumerate() {
+        e[2] = serde_json::json!(if k % 2 == 0 { 1e308 } else { -1e308 });
+    }
+    for (k, b) in m["bias"].as_array_mut().unwrap().iter_mut().enumerate() {
+        *b = serde_json::json!(if k % 2 == 0 { -1e308 } else { 1e308 });
+    }
+    std::fs::write(dir.join("huge.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    for args in [
+        &["exact", "-m", "huge.json"][..],
+        &["precision", "-m", "huge.json", "--formats", "Q8.8", "--lut-bits", "8", "--samples", "100", "-q"],
+        &["svd", "-m", "huge.json"],
+        &["validate", "-m", "huge.json", "--samples", "exact", "--tolerance", "1"],
+        &["qa", "import", "reads.json", "-m", "huge.json", "-q"],
+        &["qa", "beta", "reads.json", "-m", "huge.json", "-q", "--bootstrap", "0"],
+        &["anneal", "-m", "huge.json", "--schedule", "linear:1,1,2", "--reads", "4", "-q", "-o", "x.json"],
+    ] {
+        let o = calo4p_in(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("non-finite"), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?} printed {}", String::from_utf8_lossy(&o.stdout));
+    }
+    assert!(!dir.join("x.json").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `qa export-ising` checks the model against its declared Zephyr graph: before, a qubit used
+/// twice lost one h, and couplers that do not exist, qubit 10^6 and Z(0, 4) were exported.
+#[test]
+fn export_ising_checks_the_model_against_its_zephyr_graph() {
+    let dir = scratch("export-layout");
+    let made =
+        calo4p_in(&dir, &["model", "random", "--zephyr", "1,4", "--per-partition", "3", "--seed", "2", "-o", "m.json"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let z = calo4p(&["zephyr", "--zephyr", "1,4"]);
+    let couplers: std::collections::HashSet<(u64, u64)> = json(&z.stdout)["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e[0].as_u64().unwrap().min(e[1].as_u64().unwrap()), e[0].as_u64().unwrap().max(e[1].as_u64().unwrap()))
+        })
+        .collect();
+    let m = json(&std::fs::read(dir.join("m.json")).unwrap());
+    let q = |i: usize| m["qubits"][i].as_u64().unwrap();
+    let p = |i: usize| m["partition"][i].as_u64().unwrap();
+    let (i, j) = (0..12)
+        .flat_map(|i| (i + 1..12).map(move |j| (i, j)))
+        .find(|&(i, j)| p(i) != p(j) && !couplers.contains(&(q(i).min(q(j)), q(i).max(q(j)))))
+        .unwrap();
+    let mut cases = Vec::new();
+    let mut dup = m.clone();
+    dup["qubits"][1] = dup["qubits"][0].clone();
+    cases.push(("dup.json", dup, "are both qubit".to_owned()));
+    let mut far = m.clone();
+    far["qubits"][2] = serde_json::json!(1_000_000);
+    cases.push(("far.json", far, "`qubits[2]` is 1000000, not a qubit of Z(1, 4)".to_owned()));
+    let mut empty = m.clone();
+    empty["zephyr"]["m"] = serde_json::json!(0);
+    cases.push(("m0.json", empty, "m = 0".to_owned()));
+    let mut loose = m.clone();
+    loose["edges"].as_array_mut().unwrap().push(serde_json::json!([i, j, 0.5]));
+    cases.push(("loose.json", loose, format!("on qubits {} and {}, which no coupler of Z(1, 4)", q(i), q(j))));
+    for (name, model, want) in cases {
+        std::fs::write(dir.join(name), serde_json::to_vec(&model).unwrap()).unwrap();
+        let o = calo4p_in(&dir, &["qa", "export-ising", "-m", name, "-o", "ising.json"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(name) && stderr(&o).contains(&want), "{name}: {}", stderr(&o));
+        assert!(!dir.join("ising.json").exists(), "{name} was exported");
+    }
+    let o = calo4p_in(&dir, &["qa", "export-ising", "-m", "m.json", "-o", "ising.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 11's small untruths: counts beyond 2^53 are refused alike in CSV and JSON (CSV took
+/// 1e23, and num_samples saturated); `qa beta` refuses one energy and `--max-rows 0`;
+/// `data evaluate` refuses a smallest FPD batch above the largest.
+#[test]
+fn counts_and_sizes_that_cannot_be_true_are_refused() {
+    let dir = scratch("untruths");
+    let made =
+        calo4p_in(&dir, &["model", "random", "--zephyr", "1,4", "--per-partition", "3", "--seed", "2", "-o", "m.json"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let header: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+    let zeros = ["0"; 12].join(",");
+    std::fs::write(dir.join("big.csv"), format!("{},num_occurrences\n{zeros},1e23\n", header.join(","))).unwrap();
+    let o = calo4p_in(&dir, &["qa", "import", "big.csv", "-m", "m.json", "--labels", "unit", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("big.csv") && stderr(&o).contains("num_occurrences") && stderr(&o).contains("2^53"));
+    let rows = vec![vec![0u8; 12], vec![1u8; 12]];
+    let set = binary_sample_set(serde_json::json!((0..12).collect::<Vec<_>>()), &rows, &[1 << 60, 1]);
+    std::fs::write(dir.join("big.json"), serde_json::to_vec(&set).unwrap()).unwrap();
+    let o = calo4p_in(&dir, &["qa", "import", "big.json", "-m", "m.json", "--labels", "unit", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("num_occurrences.data[0]") && stderr(&o).contains("2^53"), "{}", stderr(&o));
+    let halves = binary_sample_set(serde_json::json!((0..12).collect::<Vec<_>>()), &rows, &[1 << 52, 1 << 52]);
+    std::fs::write(dir.join("halves.json"), serde_json::to_vec(&halves).unwrap()).unwrap();
+    let o = calo4p_in(&dir, &["qa", "import", "halves.json", "-m", "m.json", "--labels", "unit", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let one = binary_sample_set(serde_json::json!((0..12).collect::<Vec<_>>()), &rows[..1], &[1000]);
+    std::fs::write(dir.join("one.json"), serde_json::to_vec(&one).unwrap()).unwrap();
+    let o = calo4p_in(&dir, &["qa", "beta", "one.json", "-m", "m.json", "--labels", "unit", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at least 2 distinct energies") && o.stdout.is_empty(), "{}", stderr(&o));
+    let a = calo4p_in(
+        &dir,
+        &["anneal", "-m", "m.json", "--schedule", "geometric:0.05,1,20", "--reads", "200", "-q", "-o", "r.json"],
+    );
+    assert!(a.status.success(), "{}", stderr(&a));
+    let o = calo4p_in(&dir, &["qa", "beta", "r.json", "-m", "m.json", "--max-rows", "0", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--max-rows 0"), "{}", stderr(&o));
+    for (seed, name) in [("1", "a.h5"), ("2", "b.h5")] {
+        let s = calo4p_in(
+            &dir,
+            &["data", "synth", "--geometry", "ds1-photons", "--n", "60", "--seed", seed, "--out", name],
+        );
+        assert!(s.status.success(), "{}", stderr(&s));
+    }
+    let o = calo4p_in(
+        &dir,
+        &[
+            "data",
+            "evaluate",
+            "--reference",
+            "a.h5",
+            "--generated",
+            "b.h5",
+            "--geometry",
+            "ds1-photons",
+            "--fpd-min-samples",
+            "50",
+            "--fpd-max-samples",
+            "20",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--fpd-min-samples 50 exceeds"), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+// Issue 11 (allocation aborts, unbounded memory) and issue 10 (h5py `libver='latest'`,
+// `--quiet` on `data`).
+
+fn data_fixture(rel: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/data/")).join(rel)
+}
+
+/// Runs `args`, which must be refused as needing more memory than the machine has (exit 2,
+/// no panic, no abort); its standard error.
+fn refused_for_memory(args: &[&str]) -> String {
+    let out = calo4p(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains("of memory, more than the") && !err.contains("panicked"), "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn requests_beyond_memory_are_refused_with_their_size() {
+    let dir = scratch("memory");
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let err = refused_for_memory(&["sample", "-m", model.to_str().unwrap(), "--chains", "1000000000000", "-q"]);
+    assert!(err.contains("1000000000000 chains (--chains) of 28 units: needs 3.8 TB of memory"), "{err}");
+
+    // Four partitions of 60,000 units: six dense 60,000 x 60,000 blocks and a working copy.
+    let n = 60_000;
+    let partition: Vec<String> = (0..4 * n).map(|i| (i / n).to_string()).collect();
+    let wide = dir.join("wide.json");
+    let text = format!(
+        r#"{{"partition": [{}], "bias": [{}], "edges": [[0, {n}, 0.5]]}}"#,
+        partition.join(","),
+        vec!["0"; 4 * n].join(",")
+    );
+    std::fs::write(&wide, text).unwrap();
+    let err = refused_for_memory(&["svd", "-m", wide.to_str().unwrap()]);
+    assert!(err.contains("wide.json: needs 202 GB of memory"), "{err}");
+
+    let (r, g) = (dir.join("r.h5"), dir.join("g.h5"));
+    for (path, seed) in [(&r, "1"), (&g, "2")] {
+        let p = path.to_str().unwrap();
+        let out = calo4p(&["data", "synth", "--geometry", "ds1-photons", "--n", "30", "-s", seed, "-o", p, "-q"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let (r, g) = (r.to_str().unwrap(), g.to_str().unwrap());
+    let evaluate = ["data", "evaluate", "--reference", r, "--generated", g, "--geometry", "ds1-photons", "-q"];
+    let err = refused_for_memory(&[&evaluate[..], &["--kpd-batch-size", "10000000000"]].concat());
+    assert!(err.contains("KPD with 10 batches of 10000000000 showers (--kpd-batches, --kpd-batch-size): needs 1.6 TB"));
+    let err = refused_for_memory(&[&evaluate[..], &["--fpd-points", "1000000000000"]].concat());
+    assert!(err.contains("FPD with 20 batches at each of 1000000000000 batch sizes"), "{err}");
+
+    // Z(11000, 4) has 3.9e9 qubits and 3.9e10 couplers (it grew without limit before).
+    let err = refused_for_memory(&["zephyr", "--zephyr", "11000,4"]);
+    assert!(err.contains("Z(11000, 4) as JSON (3872176000 nodes, 38719823976 edges): needs 3.0 TB"), "{err}");
+
+    // 10^7 data set 3 showers: hdf5-pure writes a 2-D dataset in one piece (see data/mod.rs).
+    let ds3 = dir.join("ds3.h5");
+    let err =
+        refused_for_memory(&["data", "synth", "--geometry", "ds3", "--n", "10000000", "-o", ds3.to_str().unwrap()]);
+    assert!(err.contains("10000000 showers of 40500 voxels (ds3)") && err.contains("write fewer showers per file"));
+    assert!(!ds3.exists());
+
+    // A corrupt HDF5 header (the fuzzing finding) claims 339,302,416,752 voxels per shower.
+    let finding = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/regressions/hdf5/finding-fill-value-5tb-allocation.h5");
+    let err = refused_for_memory(&["data", "info", finding, "-q"]);
+    assert!(err.contains("dataset 'showers' rows 0..10 of 339302416752 voxels each: needs"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn endless_or_huge_inputs_are_refused_not_read_without_end() {
+    let dir = scratch("endless");
+    let out = calo4p(&["sample", "-m", "/dev/zero", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("model file /dev/zero goes on past 100 MB (reading stopped there)"),
+        "{}",
+        stderr(&out)
+    );
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; 100_000_001]).unwrap();
+    let out = calo4p(&["exact", "-m", big.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("big.json holds 100000001 bytes, more than the 100 MB"), "{}", stderr(&out));
+    // An .npy sample file that is a device: the header is read first.
+    let zeros = dir.join("zeros.npy");
+    std::os::unix::fs::symlink("/dev/zero", &zeros).unwrap();
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let out = calo4p(&["validate", "-m", model.to_str().unwrap(), "--samples", zeros.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing the \\x93NUMPY magic"), "{}", stderr(&out));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn files_h5py_wrote_with_libver_latest_are_read() {
+    let want = json(&std::fs::read(data_fixture("latest/latest.expected.json")).unwrap());
+    let incident: Vec<f64> =
+        want["incident_energies"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let lo = incident.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = incident.iter().copied().fold(0.0, f64::max);
+    for name in ["latest_chunked.h5", "latest_resizable.h5", "latest_contiguous.h5"] {
+        let path = data_fixture(&format!("latest/{name}"));
+        let out = calo4p(&["data", "info", path.to_str().unwrap(), "--geometry", "ds1-photons", "--json", "-q"]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let info = json(&out.stdout);
+        assert_eq!((info["n"].as_u64(), info["voxels"].as_u64()), (Some(13), Some(368)), "{name}");
+        assert_eq!(info["incident_range"], serde_json::json!([lo, hi]), "{name}");
+    }
+    // The same showers, chunked and contiguous: every separation power is 0.
+    let (a, b) = (data_fixture("latest/latest_chunked.h5"), data_fixture("latest/latest_contiguous.h5"));
+    let out = calo4p(&[
+        "data",
+        "evaluate",
+        "--reference",
+        a.to_str().unwrap(),
+        "--generated",
+        b.to_str().unwrap(),
+        "--geometry",
+        "ds1-photons",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for f in json(&out.stdout)["features"].as_array().unwrap() {
+        assert_eq!(f["separation_power"].as_f64(), Some(0.0), "{}", f["spec"]);
+    }
+}
+
+#[test]
+fn data_commands_with_progress_take_quiet() {
+    for sub in ["synth", "evaluate", "info"] {
+        let out = calo4p(&["data", sub, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("-q, --quiet"), "data {sub} --help:\n{help}");
+    }
+}
+
+/// Fixed-point settings with the float engine were silently ignored; `acf` refuses them now.
+#[test]
+fn fixed_point_options_with_the_float_engine_are_refused() {
+    let model = reference("models/rbm_7x7x7x7_seed20250131.json");
+    let m = model.to_str().unwrap();
+    let o = calo4p(&["acf", "-m", m, "--format", "Q4.4", "--lut-bits", "8", "--chains", "4", "--sweeps", "20", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--format, --lut-bits set the fixed-point engine, but --engine is float"),
+        "{}",
+        stderr(&o)
+    );
+    let o = calo4p(&["acf", "-m", m, "--engine", "fixed", "--format", "Q4.4", "--chains", "4", "--sweeps", "20", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -1,9 +1,13 @@
 //! CaloChallenge HDF5 files: `incident_energies` (N, 1) and `showers` (N, V), in MeV.
 //!
-//! Reading goes through `hdf5-pure`'s streaming open, so a file is fetched a window of
+//! Reading goes through `hdf5-pure`'s streaming reader, so a file is fetched a window of
 //! rows at a time ([`ShowerReader::read_rows`]) and a 100k x 6480 file is never held
 //! twice: [`read`] fills one pre-sized buffer window by window. Either float width is
-//! accepted for both datasets.
+//! accepted for both datasets, and files of HDF5 2.0 (h5py with `libver='latest'`) are read
+//! through [`layout_v5`]. What a file declares is checked before it is allocated: a chunk
+//! of 4 GB or more is refused (libhdf5 refuses to make one), and every window of rows is
+//! held against the machine's memory ([`crate::memory`]), so that a corrupt shape or fill
+//! value is an error, never an allocation that aborts the process.
 //!
 //! Writing produces what the challenge ships and h5py writes: both datasets chunked by
 //! rows, with the shuffle and deflate filters, `showers` as float32 and
@@ -19,6 +23,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use hdf5_pure::{DType, File, FileBuilder};
 
 use super::showers::Showers;
+use crate::memory::{self, Need};
+
+pub mod layout_v5;
+
+/// Chunks of this many bytes or more are refused, as libhdf5 refuses to create them.
+const MAX_CHUNK_BYTES: u64 = 1 << 32;
 
 /// Name of the incident-energy dataset.
 pub const INCIDENT: &str = "incident_energies";
@@ -94,7 +104,11 @@ pub struct ShowerReader {
 impl ShowerReader {
     /// Opens `path` for streaming reads and checks its layout.
     pub fn open(path: &Path) -> Result<ShowerReader> {
-        let file = File::open_streaming(path).map_err(|e| anyhow!("{}: cannot open as HDF5: {e}", path.display()))?;
+        let handle = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let source =
+            hdf5_pure::ReadSeekSource::new(handle).map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?;
+        let file = File::from_source(layout_v5::LayoutV5Source::new(source))
+            .map_err(|e| anyhow!("{}: cannot open as HDF5: {e}", path.display()))?;
         let (incident, incident_info) = open_dataset(&file, path, INCIDENT)?;
         let (showers, showers_info) = open_dataset(&file, path, SHOWERS)?;
         let n = incident_info.shape[0] as usize;
@@ -153,10 +167,15 @@ impl ShowerReader {
 
     /// Appends rows `start..start + count` (clamped) to `out`, after validating them.
     pub fn read_rows_into(&self, start: usize, count: usize, out: &mut Showers) -> Result<()> {
-        let end = (start + count).min(self.n);
+        let end = start.saturating_add(count).min(self.n);
         if start >= end {
             return Ok(());
         }
+        // The raw bytes, the decoded values and the copy into `out`, of both datasets.
+        let need = Need::default().array::<f64>(&[end - start, 3]).array::<f32>(&[end - start, self.n_voxels, 3]);
+        memory::ensure(need, || {
+            format!("{}: dataset '{SHOWERS}' rows {start}..{end} of {} voxels each", self.path.display(), self.n_voxels)
+        })?;
         let what = |name: &str| format!("{}: dataset '{name}' rows {start}..{end}", self.path.display());
         let incident = self
             .incident
@@ -205,6 +224,10 @@ impl ShowerReader {
 
     /// As [`read_all`](Self::read_all), calling `progress(rows_done)` after each window.
     pub fn read_all_with(&self, mut progress: impl FnMut(usize)) -> Result<Showers> {
+        let need = Need::default().array::<f64>(&[self.n]).array::<f32>(&[self.n, self.n_voxels]);
+        memory::ensure(need, || {
+            format!("{}: all {} showers of {} voxels (dataset '{SHOWERS}')", self.path.display(), self.n, self.n_voxels)
+        })?;
         let mut out = Showers::new(self.n_voxels);
         out.incident_energies.reserve_exact(self.n);
         out.energies.reserve_exact(self.n * self.n_voxels);
@@ -232,6 +255,17 @@ fn open_dataset(file: &File, path: &Path, name: &str) -> Result<(hdf5_pure::Data
         other => bail!("{}: dataset '{name}' has element type {other}, expected float32 or float64", path.display()),
     };
     let chunks = ds.chunk_shape().map_err(|e| anyhow!("{}: dataset '{name}': layout: {e}", path.display()))?;
+    if let Some(c) = &chunks {
+        let size = if dtype == FloatType::F32 { 4 } else { 8 };
+        let bytes = c.iter().fold(size as u128, |b, &d| b.saturating_mul(d.into()));
+        if c.contains(&0) || bytes >= u128::from(MAX_CHUNK_BYTES) {
+            bail!(
+                "{}: dataset '{name}' has chunks of shape {c:?} ({}); HDF5 chunks hold at least one element and less than 4.3 GB",
+                path.display(),
+                memory::human(bytes)
+            );
+        }
+    }
     let filters = ds.filters();
     let info = DatasetInfo { name: name.to_string(), shape, dtype, chunks, filters };
     Ok((ds, info))
@@ -308,6 +342,60 @@ mod tests {
         let r = ShowerReader::open(&path).unwrap();
         assert_eq!((r.len(), r.n_voxels()), (0, 368));
         assert_eq!(r.read_all().unwrap(), s);
+    }
+
+    /// Files h5py 3.16 (HDF5 2.0) wrote with `libver='latest'` (data layout message version
+    /// 5, which hdf5-pure 0.47 refuses by itself) read to the values h5py wrote: chunked with
+    /// gzip + shuffle under a fixed-array and an extensible-array index, and contiguous.
+    #[test]
+    fn reads_files_that_h5py_wrote_with_libver_latest() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/data/latest");
+        let want: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join("latest.expected.json")).unwrap()).unwrap();
+        let incident: Vec<f64> =
+            want["incident_energies"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let showers: Vec<f32> = want["showers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32))
+            .collect();
+        assert_eq!((incident.len(), showers.len()), (13, 13 * 368));
+        for (name, chunked) in
+            [("latest_chunked.h5", true), ("latest_resizable.h5", true), ("latest_contiguous.h5", false)]
+        {
+            let path = dir.join(name);
+            if chunked {
+                // The fixture is what it claims: hdf5-pure alone refuses its layout.
+                let plain = File::open_streaming(&path).unwrap().dataset(SHOWERS).unwrap().chunk_shape().unwrap_err();
+                assert!(plain.to_string().contains("invalid data layout version: 5"), "{name}: {plain}");
+            }
+            let r = ShowerReader::open(&path).unwrap();
+            assert_eq!((r.len(), r.n_voxels()), (13, 368), "{name}");
+            assert_eq!(r.showers_info().chunks, chunked.then(|| vec![5, 368]), "{name}");
+            assert_eq!(r.showers_info().filters, if chunked { vec![2, 1] } else { vec![] }, "{name}");
+            let all = r.read_all().unwrap();
+            assert_eq!(all.incident_energies, incident, "{name}");
+            assert_eq!(all.energies, showers, "{name}");
+            // A window across chunk boundaries.
+            let w = r.read_rows(3, 8).unwrap();
+            assert_eq!(w.incident_energies, incident[3..11], "{name}");
+            assert_eq!(w.energies, showers[3 * 368..11 * 368], "{name}");
+        }
+    }
+
+    /// The fuzzing finding of a flipped bit that declares 339,302,416,752 voxels per shower
+    /// (hdf5-pure then allocated the fill value of all of them and the process aborted) is
+    /// refused with the memory it would need.
+    #[test]
+    fn a_shape_beyond_memory_is_refused_before_it_is_allocated() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/hdf5/finding-fill-value-5tb-allocation.h5");
+        let r = ShowerReader::open(&path).unwrap();
+        let msg = format!("{:#}", r.read_rows(0, 4).unwrap_err());
+        assert!(msg.contains("finding-fill-value-5tb-allocation.h5: dataset 'showers' rows 0..4"), "{msg}");
+        assert!(msg.contains("needs 16.3 TB of memory"), "{msg}");
+        assert!(format!("{:#}", r.read_all().unwrap_err()).contains("needs"));
     }
 
     #[test]

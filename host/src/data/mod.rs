@@ -76,6 +76,9 @@ pub struct SynthArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Hide the progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `calo4p data evaluate`.
@@ -118,6 +121,9 @@ pub struct EvaluateArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Hide the progress bars.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Arguments of `calo4p data info`.
@@ -131,6 +137,9 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Hide the progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Runs a `calo4p data` subcommand.
@@ -146,8 +155,17 @@ fn run_synth(a: SynthArgs) -> Result<()> {
     let geometry = a.geometry.geometry();
     let n = a.n as usize;
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    crate::memory::ensure(synth_memory(n, geometry.n_voxels()), || {
+        format!(
+            "{}: {n} showers of {} voxels ({}), generated and written in one piece",
+            a.out.display(),
+            geometry.n_voxels(),
+            a.geometry
+        )
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; write fewer showers per file (--n, with another --seed for each file)"))?;
     let start = Instant::now();
-    let bar = progress_bar(a.n, true, "generating", "showers");
+    let bar = progress_bar(a.n, !a.quiet, "generating", "showers");
     let showers = synth::generate_parallel(&geometry, n, a.seed, threads, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();
     let generated = start.elapsed().as_secs_f64();
@@ -185,6 +203,14 @@ fn run_synth(a: SynthArgs) -> Result<()> {
     Ok(())
 }
 
+/// Peak memory of `data synth`: the showers are generated in blocks and gathered (twice
+/// their size at once), then handed to the HDF5 writer, which copies them and compresses
+/// every chunk before it writes (`hdf5-pure` writes a 2-D dataset in one piece, and appends
+/// only to 1-D ones); four times the showers' size (3.3 times was measured for ds3).
+pub fn synth_memory(n: usize, voxels: usize) -> crate::memory::Need {
+    crate::memory::Need::default().array::<f32>(&[n, voxels]).array::<f64>(&[n]).times(4)
+}
+
 /// Opens a file and checks its voxel count against `geometry`.
 pub fn open_for_geometry(path: &Path, geometry: &Geometry) -> Result<hdf5::ShowerReader> {
     let reader = hdf5::ShowerReader::open(path)?;
@@ -200,10 +226,15 @@ pub fn open_for_geometry(path: &Path, geometry: &Geometry) -> Result<hdf5::Showe
     Ok(reader)
 }
 
-/// Reads a whole file after checking its voxel count against `geometry`.
+/// Reads a whole file after checking its voxel count against `geometry`, with a progress bar.
 pub fn read_for_geometry(path: &Path, geometry: &Geometry) -> Result<Showers> {
+    read_for_geometry_with(path, geometry, true)
+}
+
+/// [`read_for_geometry`], with a progress bar when `progress`.
+pub fn read_for_geometry_with(path: &Path, geometry: &Geometry, progress: bool) -> Result<Showers> {
     let reader = open_for_geometry(path, geometry)?;
-    let bar = progress_bar(reader.len() as u64, true, &file_name(path), "showers");
+    let bar = progress_bar(reader.len() as u64, progress, &file_name(path), "showers");
     let showers = reader.read_all_with(|done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     Ok(showers)
@@ -299,10 +330,16 @@ impl ShowerSummary {
         s
     }
 
-    /// The summary of a file, read a window at a time (the showers are never all held).
+    /// The summary of a file, read a window at a time (the showers are never all held),
+    /// with a progress bar.
     pub fn of_file(path: &Path, geometry: &Geometry) -> Result<ShowerSummary> {
+        ShowerSummary::of_file_with(path, geometry, true)
+    }
+
+    /// [`of_file`](Self::of_file), with a progress bar when `progress`.
+    pub fn of_file_with(path: &Path, geometry: &Geometry, progress: bool) -> Result<ShowerSummary> {
         let reader = open_for_geometry(path, geometry)?;
-        let bar = progress_bar(reader.len() as u64, true, &file_name(path), "showers");
+        let bar = progress_bar(reader.len() as u64, progress, &file_name(path), "showers");
         let mut s = ShowerSummary::new(geometry);
         let window = (1 << 24) / geometry.n_voxels().max(1);
         let mut start = 0;
@@ -355,13 +392,15 @@ pub struct Evaluation {
     pub notes: Vec<String>,
 }
 
-/// Separation powers, FPD and KPD of two summarised sets of showers.
+/// Separation powers, FPD and KPD of two summarised sets of showers, with progress bars for
+/// FPD and KPD when `progress`.
 pub fn evaluate_summaries(
     geometry: &Geometry,
     reference: &ShowerSummary,
     generated: &ShowerSummary,
     fpd_options: &scores::FpdOptions,
     kpd_options: &scores::KpdOptions,
+    progress: bool,
 ) -> Result<Evaluation> {
     let (fr, fg) = (&reference.features, &generated.features);
     let mut comparisons = features::compare(fr, fg);
@@ -381,10 +420,10 @@ pub fn evaluate_summaries(
     let mr = scores::Matrix::new(fr.n, fr.dim(), fr.values.clone());
     let mg = scores::Matrix::new(fg.n, fg.dim(), fg.values.clone());
     let total = (fpd_options.num_points * fpd_options.num_batches) as u64;
-    let bar = progress_bar(total, true, "FPD", "batches");
+    let bar = progress_bar(total, progress, "FPD", "batches");
     let fpd = scores::fpd(&mr, &mg, fpd_options, &|k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
-    let bar = progress_bar(kpd_options.num_batches as u64, true, "KPD", "batches");
+    let bar = progress_bar(kpd_options.num_batches as u64, progress, "KPD", "batches");
     let kpd = scores::kpd(&mr, &mg, kpd_options, &|k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
     Ok(Evaluation {
@@ -414,6 +453,7 @@ pub fn evaluate(
         &ShowerSummary::of(geometry, generated),
         fpd_options,
         kpd_options,
+        true,
     )
 }
 
@@ -456,10 +496,29 @@ fn batch_options(a: &EvaluateArgs, n: usize) -> (scores::FpdOptions, scores::Kpd
     (fpd, kpd, notes)
 }
 
+/// Refuses FPD and KPD settings whose batches do not fit in memory: every batch's resampled
+/// showers (two index lists of the batch size) are drawn before the batches run.
+fn check_score_memory(fpd: &scores::FpdOptions, kpd: &scores::KpdOptions) -> Result<()> {
+    use crate::memory::{ensure, Need};
+    let batch =
+        |size: usize, batches: usize| Need::default().array::<usize>(&[2, size]).array::<usize>(&[8]).times(batches);
+    // FPD's batch sizes lie between its smallest and largest.
+    let fpd_need = batch(fpd.max_samples.max(fpd.min_samples), fpd.num_batches).times(fpd.num_points);
+    ensure(fpd_need, || {
+        format!(
+            "FPD with {} batches at each of {} batch sizes up to {} showers (--fpd-batches, --fpd-points, --fpd-max-samples)",
+            fpd.num_batches, fpd.num_points, fpd.max_samples
+        )
+    })?;
+    ensure(batch(kpd.batch_size, kpd.num_batches), || {
+        format!("KPD with {} batches of {} showers (--kpd-batches, --kpd-batch-size)", kpd.num_batches, kpd.batch_size)
+    })
+}
+
 fn run_evaluate(a: EvaluateArgs) -> Result<()> {
     let geometry = a.geometry.geometry();
-    let reference = ShowerSummary::of_file(&a.reference, &geometry)?;
-    let generated = ShowerSummary::of_file(&a.generated, &geometry)?;
+    let reference = ShowerSummary::of_file_with(&a.reference, &geometry, !a.quiet)?;
+    let generated = ShowerSummary::of_file_with(&a.generated, &geometry, !a.quiet)?;
     let (fpd_options, kpd_options, notes) = batch_options(&a, reference.features.n.min(generated.features.n));
     for note in &notes {
         eprintln!("note: {note}");
@@ -474,7 +533,17 @@ fn run_evaluate(a: EvaluateArgs) -> Result<()> {
     if kpd_options.batch_size < 2 || kpd_options.num_batches == 0 {
         bail!("KPD needs a batch size of at least 2 and at least one batch");
     }
-    let mut ev = evaluate_summaries(&geometry, &reference, &generated, &fpd_options, &kpd_options)?;
+    if fpd_options.min_samples > fpd_options.max_samples {
+        let max_from = if a.fpd_max_samples.is_some() { "--fpd-max-samples" } else { "the smaller file's showers" };
+        bail!(
+            "--fpd-min-samples {} exceeds the largest FPD batch, {} ({max_from}): FPD extrapolates from the smallest \
+             batch size to the largest",
+            fpd_options.min_samples,
+            fpd_options.max_samples
+        );
+    }
+    check_score_memory(&fpd_options, &kpd_options)?;
+    let mut ev = evaluate_summaries(&geometry, &reference, &generated, &fpd_options, &kpd_options, !a.quiet)?;
     ev.notes.extend(notes);
     ev.reference.file = a.reference.display().to_string();
     ev.generated.file = a.generated.display().to_string();
@@ -535,8 +604,13 @@ pub struct FileInfo {
     pub geometry_matches: Option<bool>,
 }
 
-/// Reads `path` window by window and summarises it.
+/// Reads `path` window by window and summarises it, with a progress bar.
 pub fn file_info(path: &Path, geometry: Option<GeometryKind>) -> Result<FileInfo> {
+    file_info_with(path, geometry, true)
+}
+
+/// [`file_info`], with a progress bar when `progress`.
+pub fn file_info_with(path: &Path, geometry: Option<GeometryKind>, progress: bool) -> Result<FileInfo> {
     let reader = hdf5::ShowerReader::open(path)?;
     let n = reader.len();
     let v = reader.n_voxels();
@@ -546,7 +620,7 @@ pub fn file_info(path: &Path, geometry: Option<GeometryKind>) -> Result<FileInfo
     let mut max_voxel = 0.0f64;
     let mut zeros = 0usize;
     let mut distinct: Option<Vec<f64>> = Some(Vec::new());
-    let bar = progress_bar(n as u64, true, "reading", "showers");
+    let bar = progress_bar(n as u64, progress, "reading", "showers");
     let window = 1000;
     let mut start = 0;
     while start < n {
@@ -600,7 +674,7 @@ pub fn file_info(path: &Path, geometry: Option<GeometryKind>) -> Result<FileInfo
 }
 
 fn run_info(a: InfoArgs) -> Result<()> {
-    let info = file_info(&a.file, a.geometry)?;
+    let info = file_info_with(&a.file, a.geometry, !a.quiet)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {

@@ -434,12 +434,28 @@ pub fn estimate(table: &SampleTable, model: &ModelFile, config: &BetaConfig, met
     if !(config.start.is_finite() && config.start > 0.0) {
         bail!("the starting beta {} is not a finite positive number", config.start);
     }
+    if config.max_rows < 2 {
+        bail!("--max-rows {}: pseudo-likelihood needs at least 2 rows", config.max_rows);
+    }
     let energies = table.energies(model);
+    crate::validation::finite::require("the samples' energies E(z)", &[("row", &energies)])?;
     let (mean, var) = weighted_mean_var(&energies, &table.weight);
     let pl = match method {
         Method::Both | Method::Pseudolikelihood => Some(pseudo_likelihood(table, model, config)?),
         Method::Moments => None,
     };
+    // One energy (one row, or rows of equal energy) has no spread (pseudo-likelihood, asked
+    // first, names the case of rows at their conditional modes): the bootstrap would report
+    // an error of 0 and moment matching a β fitted to a single value.
+    let positive: Vec<f64> = energies.iter().zip(&table.weight).filter(|(_, w)| **w > 0.0).map(|(e, _)| *e).collect();
+    if positive.iter().all(|e| *e == positive[0]) {
+        bail!(
+            "{} row(s) of positive weight, all of energy {}: beta_eff needs samples of at least 2 distinct energies \
+             (one energy fits any beta's mean only by chance, and its bootstrap error would read 0)",
+            positive.len(),
+            positive.first().copied().unwrap_or(f64::NAN)
+        );
+    }
     let (mm, steps) = match method {
         Method::Both | Method::Moments => {
             let (e, s) = moment_matching(table, model, config, &energies)?;
@@ -447,7 +463,7 @@ pub fn estimate(table: &SampleTable, model: &ModelFile, config: &BetaConfig, met
         }
         Method::Pseudolikelihood => (None, Vec::new()),
     };
-    Ok(BetaReport {
+    let report = BetaReport {
         sample_energy_mean: mean,
         sample_energy_se: (var / table.effective_size()).sqrt(),
         rows: table.num_rows(),
@@ -455,7 +471,18 @@ pub fn estimate(table: &SampleTable, model: &ModelFile, config: &BetaConfig, met
         moment_matching: mm,
         moment_matching_steps: steps,
         pseudo_likelihood: pl,
-    })
+    };
+    let estimates: Vec<f64> = [&report.moment_matching, &report.pseudo_likelihood]
+        .into_iter()
+        .flatten()
+        .flat_map(|e| [Some(e.beta), e.std_error])
+        .flatten()
+        .collect();
+    crate::validation::finite::require(
+        "beta_eff",
+        &[("<E>", &[report.sample_energy_mean, report.sample_energy_se]), ("beta and its error", &estimates)],
+    )?;
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! ```
 
 use crate::model_file::ModelFile;
+use calo4p_core::zephyr::Zephyr;
 use serde::Serialize;
 
 /// dimod's own serialization of the problem, `BinaryQuadraticModel.to_serializable()`
@@ -112,6 +113,57 @@ impl WorkingGraph {
             parts.join("; ")
         )
     }
+}
+
+/// Check that the model fits its declared layout before it is exported: a declared Zephyr
+/// shape is a real graph (`m`, `t` >= 1), every qubit is a node of it, no two units share a
+/// qubit (one `h` key would be silently lost), and every edge is a coupler of it. Without a
+/// `zephyr` shape only the duplicates are checked. `what` names the model file.
+pub fn check_layout(model: &ModelFile, what: &str) -> anyhow::Result<()> {
+    use anyhow::bail;
+    let zephyr = match model.zephyr {
+        Some((m, t)) => match Zephyr::new(m as usize, t as usize) {
+            Ok(z) => Some(z),
+            Err(e) => bail!("{what}: `zephyr` is m = {m}, t = {t}, which is no Zephyr graph: {e}"),
+        },
+        None => None,
+    };
+    let Some(qubits) = &model.qubits else { return Ok(()) };
+    if qubits.len() != model.num_units() {
+        bail!("{what}: `qubits` has {} entries for {} units", qubits.len(), model.num_units());
+    }
+    if let Some(z) = &zephyr {
+        if let Some((i, q)) = qubits.iter().enumerate().find(|(_, &q)| q as usize >= z.num_nodes()) {
+            bail!(
+                "{what}: `qubits[{i}]` is {q}, not a qubit of Z({}, {}), whose qubits are 0..{}",
+                z.m(),
+                z.t(),
+                z.num_nodes() - 1
+            );
+        }
+    }
+    let mut unit_of = std::collections::HashMap::new();
+    for (i, &q) in qubits.iter().enumerate() {
+        if let Some(first) = unit_of.insert(q, i) {
+            bail!("{what}: `qubits[{first}]` and `qubits[{i}]` are both qubit {q}: two units cannot share a qubit");
+        }
+    }
+    if let Some(z) = &zephyr {
+        for (k, e) in model.edges.iter().enumerate() {
+            let (a, b) = (qubits[e.i] as usize, qubits[e.j] as usize);
+            if !z.neighbours(a).is_some_and(|mut n| n.any(|x| x == b)) {
+                bail!(
+                    "{what}: `edges[{k}]` joins units {} and {} on qubits {a} and {b}, which no coupler of Z({}, {}) \
+             connects",
+                    e.i,
+                    e.j,
+                    z.m(),
+                    z.t()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file layouts `qa export-ising` writes.

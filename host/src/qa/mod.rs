@@ -64,7 +64,9 @@ pub struct Input {
     /// File format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// How variable labels name units.
+    /// How variable labels (or .npy columns) name units: `qubit` through the model's `qubits`
+    /// (.npy: columns are its qubits in ascending order), `unit` as unit indices (.npy: units in
+    /// order); `auto` refuses labels that read both ways unless the file's energies decide.
     #[arg(long, value_enum, default_value_t)]
     pub labels: LabelMode,
     /// Weight per row for .npy samples (a 1-D .npy array).
@@ -84,6 +86,10 @@ pub struct Input {
 pub struct ImportArgs {
     #[command(flatten)]
     input: Input,
+    /// Map the file's variable labels (strings, say) to qubits or unit indices first (as
+    /// --labels says): JSON `{"label": qubit, ...}` or a list of `[label, qubit]` pairs.
+    #[arg(long, value_name = "FILE")]
+    label_map: Option<PathBuf>,
     /// Write the statistics JSON here.
     #[arg(long, short = 'o', visible_alias = "out")]
     stats: Option<PathBuf>,
@@ -97,6 +103,10 @@ pub struct ImportArgs {
 pub struct BetaArgs {
     #[command(flatten)]
     input: Input,
+    /// Map the file's variable labels (strings, say) to qubits or unit indices first (as
+    /// --labels says): JSON `{"label": qubit, ...}` or a list of `[label, qubit]` pairs.
+    #[arg(long, value_name = "FILE")]
+    label_map: Option<PathBuf>,
     /// Which estimates.
     #[arg(long, value_enum, default_value_t)]
     method: beta::Method,
@@ -176,15 +186,21 @@ fn spinner(show: bool, what: String) -> ProgressBar {
 impl Input {
     /// How [`crate::samples::read`] should read the file.
     pub fn read_options(&self) -> ReadOptions {
-        ReadOptions { format: self.format, labels: self.labels, weights: self.weights.clone() }
+        ReadOptions { format: self.format, labels: self.labels, weights: self.weights.clone(), label_map: None }
     }
 }
 
 /// Load the model and the samples the way `input` says, weighted unless `--unweighted`.
 pub fn load(input: &Input, show: bool) -> Result<(ModelFile, Imported)> {
+    load_mapped(input, None, show)
+}
+
+/// [`load`], the file's labels first mapped through `label_map` (`--label-map`).
+pub fn load_mapped(input: &Input, label_map: Option<&PathBuf>, show: bool) -> Result<(ModelFile, Imported)> {
     let model = ModelFile::load(&input.model)?;
     let bar = spinner(show && !input.quiet, format!("reading {}", input.samples.display()));
-    let mut imported = samples::read(&input.samples, &model, &input.read_options());
+    let options = ReadOptions { label_map: label_map.cloned(), ..input.read_options() };
+    let mut imported = samples::read(&input.samples, &model, &options);
     bar.finish_and_clear();
     if let Ok(im) = &mut imported {
         if input.unweighted {
@@ -196,21 +212,37 @@ pub fn load(input: &Input, show: bool) -> Result<(ModelFile, Imported)> {
 
 fn import_cmd(a: ImportArgs) -> Result<()> {
     crate::atomic::refuse_clobber(
-        &[Some(&a.input.samples), Some(&a.input.model), a.input.weights.as_ref()],
+        &[Some(&a.input.samples), Some(&a.input.model), a.input.weights.as_ref(), a.label_map.as_ref()],
         &[a.stats.as_ref()],
     )?;
-    let (model, imported) = load(&a.input, !a.json)?;
+    let (model, imported) = load_mapped(&a.input, a.label_map.as_ref(), !a.json)?;
     let t = &imported.table;
+    let weighting = match (&imported.counts, a.input.unweighted) {
+        (_, true) => "unweighted (--unweighted)".to_owned(),
+        (Some(c), false) => format!("weighted by {c}"),
+        (None, false) => "every row once (the file has no counts)".to_owned(),
+    };
     let source = format!(
-        "qa import {} ({}, {} rows, {})",
+        "qa import {} ({}, {} rows, {}, {})",
         a.input.samples.display(),
         imported.vartype,
         t.num_rows(),
-        if a.input.unweighted { "unweighted" } else { "weighted by num_occurrences" }
+        imported.mapping,
+        weighting
     );
     let bar = spinner(!a.json && !a.input.quiet, "weighted moments and energies".into());
     let stats = t.statistics(&model, &source)?;
     bar.finish_and_clear();
+    let edges: Vec<f64> = stats.edge_second_moment.iter().map(|e| e.2).collect();
+    crate::validation::finite::require(
+        &format!("statistics of {} (model {})", a.input.samples.display(), a.input.model.display()),
+        &[
+            ("<E>", &[stats.energy_mean.unwrap_or(0.0)]),
+            ("Var(E)", &[stats.energy_variance.unwrap_or(0.0)]),
+            ("<z>", &stats.mean),
+            ("<z_i z_j>", &edges),
+        ],
+    )?;
     if let Some(path) = &a.stats {
         stats.save(path)?;
     }
@@ -219,15 +251,19 @@ fn import_cmd(a: ImportArgs) -> Result<()> {
         return Ok(());
     }
     println!("samples       {} ({} variables, {})", a.input.samples.display(), model.num_units(), imported.vartype);
-    println!("rows          {} distinct, total weight {}", t.num_rows(), t.total_weight());
+    println!("rows          {} ({} distinct), total weight {}", t.num_rows(), t.distinct_rows(), t.total_weight());
     println!("labels        {}", imported.mapping);
-    if a.input.unweighted {
-        println!("weighting     none (--unweighted)");
-    } else {
-        // What forgetting the counts would cost, in the largest change of a mean.
-        let plain = t.unweighted().unit_means();
-        let shift = plain.iter().zip(&stats.mean).map(|(u, w)| (u - w).abs()).fold(0.0, f64::max);
-        println!("weighting     num_occurrences (unweighted means would differ by up to {shift:.4})");
+    if let Some(e) = &imported.evidence {
+        println!("              ({e})");
+    }
+    match (&imported.counts, a.input.unweighted) {
+        (Some(c), false) => {
+            // What forgetting the counts would cost, in the largest change of a mean.
+            let plain = t.unweighted().unit_means();
+            let shift = plain.iter().zip(&stats.mean).map(|(u, w)| (u - w).abs()).fold(0.0, f64::max);
+            println!("weighting     {c} (unweighted means would differ by up to {shift:.4})");
+        }
+        _ => println!("weighting     {weighting}"),
     }
     println!(
         "<E>           {:.6} (variance {:.6})",
@@ -246,10 +282,13 @@ fn import_cmd(a: ImportArgs) -> Result<()> {
 
 fn beta_cmd(a: BetaArgs) -> Result<()> {
     crate::atomic::refuse_clobber(
-        &[Some(&a.input.samples), Some(&a.input.model), a.input.weights.as_ref()],
+        &[Some(&a.input.samples), Some(&a.input.model), a.input.weights.as_ref(), a.label_map.as_ref()],
         &[a.out.as_ref()],
     )?;
-    let (model, imported) = load(&a.input, !a.json)?;
+    if a.max_rows < 2 {
+        bail!("--max-rows {}: pseudo-likelihood needs at least 2 rows", a.max_rows);
+    }
+    let (model, imported) = load_mapped(&a.input, a.label_map.as_ref(), !a.json)?;
     let config = beta::BetaConfig {
         bootstrap: a.bootstrap,
         seed: a.seed,
@@ -258,7 +297,7 @@ fn beta_cmd(a: BetaArgs) -> Result<()> {
         sweeps: a.sweeps,
         burn_in: a.burn_in,
         start: a.start,
-        max_rows: a.max_rows.max(1),
+        max_rows: a.max_rows,
         progress: !a.json && !a.input.quiet,
         ..beta::BetaConfig::default()
     };
@@ -302,6 +341,7 @@ fn export_cmd(a: ExportArgs) -> Result<()> {
         bail!("--beta {} is not a finite positive number", a.beta);
     }
     let model = ModelFile::load(&a.model)?;
+    ising::check_layout(&model, &format!("model file {}", a.model.display()))?;
     let problem = ising::ising(&model, a.beta);
     if let Some(path) = &a.working_graph {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read working graph {}", path.display()))?;

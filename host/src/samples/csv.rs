@@ -5,8 +5,8 @@
 //! is a variable label (an integer when it reads as one). Values are +-1 (SPIN) or 0/1
 //! (BINARY); which is decided by the file, and a file that mixes -1 with 0 is refused.
 
-use super::labels::{map_labels, Label, LabelMode};
-use super::table::SampleTable;
+use super::labels::{readings, resolve, Label, LabelMap, LabelMode};
+use super::table::{check_count, SampleTable};
 use super::{Imported, Vartype};
 use crate::model_file::ModelFile;
 use anyhow::{bail, Context, Result};
@@ -35,12 +35,22 @@ fn cells(line: &str) -> Vec<String> {
 
 /// Read a CSV sample file for `model`; errors name the file, the row and the column.
 pub fn read_csv(path: &Path, model: &ModelFile, mode: LabelMode) -> Result<Imported> {
+    read_csv_with(path, model, mode, None)
+}
+
+/// [`read_csv`], the header's labels first translated through `map` (`--label-map`).
+pub fn read_csv_with(path: &Path, model: &ModelFile, mode: LabelMode, map: Option<&LabelMap>) -> Result<Imported> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_csv(&text, model, mode).with_context(|| format!("CSV sample file {}", path.display()))
+    parse_csv_with(&text, model, mode, map).with_context(|| format!("CSV sample file {}", path.display()))
 }
 
 /// Parse CSV text.
 pub fn parse_csv(text: &str, model: &ModelFile, mode: LabelMode) -> Result<Imported> {
+    parse_csv_with(text, model, mode, None)
+}
+
+/// Parse CSV text, the header's labels first translated through `map`.
+pub fn parse_csv_with(text: &str, model: &ModelFile, mode: LabelMode, map: Option<&LabelMap>) -> Result<Imported> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().context("the file is empty: expected a header of variable labels")?;
     let header: Vec<String> = cells(header).into_iter().map(|c| c.trim().to_owned()).collect();
@@ -57,7 +67,11 @@ pub fn parse_csv(text: &str, model: &ModelFile, mode: LabelMode) -> Result<Impor
         }
     }
     let labels: Vec<Label> = label_cols.iter().map(|&c| Label::from_text(&header[c])).collect();
-    let (unit_of, mapping) = map_labels(&labels, model, mode, "header")?;
+    let labels = match map {
+        Some(map) => map.apply(&labels, "header")?,
+        None => labels,
+    };
+    let readings = readings(&labels, model, mode, "header")?;
     let body: Vec<(usize, &str)> = lines.collect();
     let mut table = SampleTable::zeros(model.num_units(), body.len());
     let mut counts = vec![1.0; body.len()];
@@ -77,14 +91,12 @@ pub fn parse_csv(text: &str, model: &ModelFile, mode: LabelMode) -> Result<Impor
         for (k, &c) in label_cols.iter().enumerate() {
             let v = num(c)?;
             if vartype.one(v, r, &|| format!("`{}` (line {})", header[c], line_no + 1))? {
-                table.set(r, unit_of[k]);
+                table.set(r, k);
             }
         }
         if let Some(c) = count_col {
             let v = num(c)?;
-            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0) {
-                bail!("line {} (row {r}) `num_occurrences` is {v}; counts are non-negative integers", line_no + 1);
-            }
+            check_count(v, || format!("line {} (row {r}) `num_occurrences`", line_no + 1))?;
             counts[r] = v;
         }
         if let Some(c) = energy_col {
@@ -104,5 +116,7 @@ pub fn parse_csv(text: &str, model: &ModelFile, mode: LabelMode) -> Result<Impor
     table.energy = energy_col.map(|_| energy);
     table.vectors = extra_cols.iter().map(|&c| header[c].clone()).zip(extra).collect();
     table.check_weights("`num_occurrences`")?;
-    Ok(Imported { table, vartype: vartype.name(), mapping })
+    let (table, mapping, evidence) = resolve(table, readings, model, "header")?;
+    let counts = count_col.map(|_| "num_occurrences".to_owned());
+    Ok(Imported { table, vartype: vartype.name(), mapping, evidence, counts })
 }

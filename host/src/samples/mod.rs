@@ -9,7 +9,8 @@
 //! | statistics JSON (`sample --stats`, `qa import`, `exact`) | [`crate::statistics`] | moments only |
 //!
 //! Variable labels map to model units through the model's `qubits` or as unit indices
-//! ([`labels`]). [`read`] picks a reader from a [`Format`] (or the extension); [`open`]
+//! ([`labels`]), after an explicit label map if one is given; labels that read both ways are
+//! decided by stated evidence or refused. [`read`] picks a reader from a [`Format`] (or the extension); [`open`]
 //! tells all four apart by content, for commands that take any of them.
 //!
 //! Invariants: a table's rows are in the model's unit order, every value 0 or 1, weights finite
@@ -37,6 +38,11 @@ pub struct Imported {
     pub vartype: &'static str,
     /// How labels were read.
     pub mapping: Mapping,
+    /// Why, when the labels read both ways and the file's evidence decided.
+    pub evidence: Option<String>,
+    /// Where the weights came from (`num_occurrences`, a weights file); `None`: the file has
+    /// no counts and every row weighs 1.
+    pub counts: Option<String>,
 }
 
 /// Sample file formats.
@@ -62,6 +68,8 @@ pub struct ReadOptions {
     pub labels: LabelMode,
     /// Weight per row for `.npy` samples (a 1-D `.npy` array).
     pub weights: Option<PathBuf>,
+    /// Map the file's labels through this JSON file first ([`labels::LabelMap`]).
+    pub label_map: Option<PathBuf>,
 }
 
 /// Read samples for `model` from `path` into a weighted table.
@@ -78,14 +86,28 @@ pub fn read(path: &Path, model: &ModelFile, options: &ReadOptions) -> Result<Imp
     if options.weights.is_some() && format != Format::Npy {
         bail!("--weights is for .npy samples; {} carries its own counts", path.display());
     }
-    match format {
+    let map = options.label_map.as_deref().map(labels::LabelMap::load).transpose()?;
+    if map.is_some() && format == Format::Npy {
+        bail!("--label-map is for labelled samples (dimod JSON, CSV); {} has columns, not labels", path.display());
+    }
+    let imported = match format {
         Format::Dimod => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read sample set {}", path.display()))?;
-            sampleset::parse(&bytes, model, options.labels, &format!("sample set {}", path.display()))
+            let what = format!("sample set {}", path.display());
+            sampleset::parse_with(&bytes, model, options.labels, map.as_ref(), &what)
         }
-        Format::Csv => csv::read_csv(path, model, options.labels),
-        Format::Npy => npy::read_npy(path, options.weights.as_deref(), model),
+        Format::Csv => csv::read_csv_with(path, model, options.labels, map.as_ref()),
+        Format::Npy => npy::read_npy(path, options.weights.as_deref(), model, options.labels),
         Format::Auto => unreachable!("resolved above"),
+    }?;
+    note_evidence(path, &imported);
+    Ok(imported)
+}
+
+/// Say on standard error how ambiguous labels were decided, whatever the command prints.
+fn note_evidence(path: &Path, imported: &Imported) {
+    if let Some(e) = &imported.evidence {
+        eprintln!("note: {}: {e}", path.display());
     }
 }
 
@@ -110,15 +132,20 @@ pub fn open(path: &Path, model: &ModelFile, labels: LabelMode) -> Result<Source>
                 path,
                 model.num_units(),
                 &format!("sample file {}", path.display()),
-            )?))
+            )?));
         }
-        "csv" => return Ok(Source::Weighted(csv::read_csv(path, model, labels)?)),
+        "csv" => {
+            let imported = csv::read_csv(path, model, labels)?;
+            note_evidence(path, &imported);
+            return Ok(Source::Weighted(imported));
+        }
         _ => {}
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.windows(13).any(|w| w == b"\"sample_data\"") {
         let name = path.display().to_string();
         let imported = sampleset::parse(&bytes, model, labels, &name).with_context(|| format!("sample set {name}"))?;
+        note_evidence(path, &imported);
         Ok(Source::Weighted(imported))
     } else {
         Ok(Source::Statistics(Statistics::parse(&bytes, path)?))

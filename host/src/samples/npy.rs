@@ -1,13 +1,16 @@
 //! `.npy` sample files: a 2-D array whose columns are the model's units in order.
 //!
 //! Two readings of the same file. [`read_npy`] gives a weighted [`SampleTable`] (independent
-//! rows, an optional 1-D weight array of one entry per row), as annealer reads are. [`read_rows`]
+//! rows, an optional 1-D weight array of one entry per row), as annealer reads are; its columns
+//! are units in order or, with `--labels qubit`, the model's qubits in ascending order, and
+//! where the two differ `--labels auto` decides only on evidence it states
+//! ([`super::labels::resolve`]). [`read_rows`]
 //! gives the rows as bytes in file order, for Markov chains whose rows are sweep by sweep
 //! (`calo4p sample --out`), where the order carries the autocorrelation.
 //! Values are 0/1 (BINARY) or +-1 (SPIN), decided by the file; a file that mixes -1 with 0 is
 //! refused.
 
-use super::labels::Mapping;
+use super::labels::{column_readings, resolve, LabelMode};
 use super::table::SampleTable;
 use super::{Imported, Vartype};
 use crate::model_file::ModelFile;
@@ -15,9 +18,11 @@ use crate::npy;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-/// Read `.npy` rows (columns are the model's units) and optional `.npy` weights.
-pub fn read_npy(path: &Path, weights: Option<&Path>, model: &ModelFile) -> Result<Imported> {
+/// Read `.npy` rows (columns are the model's units, or its qubits in ascending order, as
+/// `labels` says) and optional `.npy` weights.
+pub fn read_npy(path: &Path, weights: Option<&Path>, model: &ModelFile, labels: LabelMode) -> Result<Imported> {
     let what = || format!("npy sample file {}", path.display());
+    let readings = column_readings(model, labels, &what())?;
     let a = npy::read(path)?;
     let n = model.num_units();
     let (rows, cols) = match a.shape[..] {
@@ -25,7 +30,7 @@ pub fn read_npy(path: &Path, weights: Option<&Path>, model: &ModelFile) -> Resul
         _ => bail!("{}: shape {:?}; expected a 2-D array of rows", what(), a.shape),
     };
     if cols != n {
-        bail!("{}: rows have {cols} columns; the model has {n} units (columns are units in order)", what());
+        bail!("{}: rows have {cols} columns; the model has {n} units (one column per unit)", what());
     }
     let mut table = SampleTable::zeros(n, rows);
     let mut vartype = Vartype::default();
@@ -39,6 +44,7 @@ pub fn read_npy(path: &Path, weights: Option<&Path>, model: &ModelFile) -> Resul
     if rows == 0 {
         bail!("{}: the array has no rows", what());
     }
+    let counts = weights.map(|w| format!("weights file {}", w.display()));
     if let Some(wpath) = weights {
         let w = npy::read(wpath)?;
         let wwhat = format!("weights file {}", wpath.display());
@@ -48,7 +54,8 @@ pub fn read_npy(path: &Path, weights: Option<&Path>, model: &ModelFile) -> Resul
         table.weight = w.data;
         table.check_weights(&wwhat)?;
     }
-    Ok(Imported { table, vartype: vartype.name(), mapping: Mapping::Unit })
+    let (table, mapping, evidence) = resolve(table, readings, model, &format!("{} (columns)", what()))?;
+    Ok(Imported { table, vartype: vartype.name(), mapping, evidence, counts })
 }
 
 /// Binary rows of a `.npy` file, in file order.

@@ -13,8 +13,8 @@
 //! every row kept, so a ragged row is named. A parse error is located by its JSON path
 //! (`vectors.energy.data[17]`) as well as its line and column.
 
-use super::labels::{map_labels, Label, LabelMode};
-use super::table::SampleTable;
+use super::labels::{readings, resolve, Label, LabelMap, LabelMode};
+use super::table::{check_count, SampleTable};
 use super::Imported;
 use crate::model_file::ModelFile;
 use anyhow::{bail, Context, Result};
@@ -346,13 +346,29 @@ fn check_rows(a: &ArrayJson, field: &str, want: usize, unit: &str) -> Result<()>
 
 /// Parse sample-set JSON for `model`. `what` names the file in errors.
 pub fn parse(bytes: &[u8], model: &ModelFile, labels: LabelMode, what: &str) -> Result<Imported> {
+    parse_with(bytes, model, labels, None, what)
+}
+
+/// [`parse`], the labels first translated through `map` (`--label-map`).
+pub fn parse_with(
+    bytes: &[u8],
+    model: &ModelFile,
+    labels: LabelMode,
+    map: Option<&LabelMap>,
+    what: &str,
+) -> Result<Imported> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut s = SampleSetJson::deserialize(&mut de).map_err(|e| explain(bytes, e)).with_context(|| what.to_owned())?;
     de.end().map_err(|e| explain(bytes, e)).with_context(|| what.to_owned())?;
-    convert(&mut s, model, labels).with_context(|| what.to_owned())
+    convert(&mut s, model, labels, map).with_context(|| what.to_owned())
 }
 
-fn convert(s: &mut SampleSetJson, model: &ModelFile, label_mode: LabelMode) -> Result<Imported> {
+fn convert(
+    s: &mut SampleSetJson,
+    model: &ModelFile,
+    label_mode: LabelMode,
+    map: Option<&LabelMap>,
+) -> Result<Imported> {
     if let Some(kind) = &s.kind {
         if kind != "SampleSet" {
             bail!("`type` is `{kind}`, not `SampleSet`");
@@ -377,7 +393,11 @@ fn convert(s: &mut SampleSetJson, model: &ModelFile, label_mode: LabelMode) -> R
         .enumerate()
         .map(|(k, v)| Label::from_json(v, &format!("`variable_labels[{k}]`")))
         .collect::<Result<_>>()?;
-    let (unit_of, mapping) = map_labels(&labels, model, label_mode, "`variable_labels`")?;
+    let labels = match map {
+        Some(map) => map.apply(&labels, "`variable_labels`")?,
+        None => labels,
+    };
+    let readings = readings(&labels, model, label_mode, "`variable_labels`")?;
     let packed = s.sample_packed.unwrap_or(true);
     let sd = &mut s.sample_data;
     if sd.shape.len() != 2 {
@@ -418,7 +438,7 @@ fn convert(s: &mut SampleSetJson, model: &ModelFile, label_mode: LabelMode) -> R
                     bits &= bits - 1;
                     // Padding bits past the last variable carry nothing (dimod ignores them too).
                     if k < n {
-                        table.set(r, unit_of[k]);
+                        table.set(r, k);
                     }
                 }
             }
@@ -431,12 +451,12 @@ fn convert(s: &mut SampleSetJson, model: &ModelFile, label_mode: LabelMode) -> R
         let data = values(sd, "sample_data")?;
         let (zero, one) = if vartype == "SPIN" { (-1.0, 1.0) } else { (0.0, 1.0) };
         for r in 0..rows {
-            for (k, &u) in unit_of.iter().enumerate() {
+            for (k, label) in labels.iter().enumerate() {
                 let v = data.value(r * n + k);
                 if v == one {
-                    table.set(r, u);
+                    table.set(r, k);
                 } else if v != zero {
-                    bail!("`sample_data` row {r} variable {} is {v}; {vartype} values are {zero} or {one}", labels[k]);
+                    bail!("`sample_data` row {r} variable {label} is {v}; {vartype} values are {zero} or {one}");
                 }
             }
         }
@@ -458,8 +478,8 @@ fn convert(s: &mut SampleSetJson, model: &ModelFile, label_mode: LabelMode) -> R
         let col: Vec<f64> = (0..rows).map(|r| v.value(r)).collect();
         match name.as_str() {
             "num_occurrences" => {
-                if let Some(r) = col.iter().position(|c| !(c.is_finite() && *c >= 0.0 && c.fract() == 0.0)) {
-                    bail!("`{field}.data[{r}]` is {}; counts are non-negative integers", col[r]);
+                for (r, &c) in col.iter().enumerate() {
+                    check_count(c, || format!("`{field}.data[{r}]`"))?;
                 }
                 counts = Some(col);
             }
@@ -472,13 +492,15 @@ fn convert(s: &mut SampleSetJson, model: &ModelFile, label_mode: LabelMode) -> R
             _ => vectors.push((name, col)),
         }
     }
+    let counted = counts.is_some();
     if let Some(c) = counts {
         table.weight = c;
     }
     table.energy = energy;
     table.vectors = vectors;
     table.check_weights("`vectors.num_occurrences`")?;
-    Ok(Imported { table, vartype, mapping })
+    let (table, mapping, evidence) = resolve(table, readings, model, "`variable_labels`")?;
+    Ok(Imported { table, vartype, mapping, evidence, counts: counted.then(|| "num_occurrences".to_owned()) })
 }
 
 #[cfg(test)]

@@ -18,6 +18,22 @@ use anyhow::{bail, Result};
 /// weights row by row.
 const MAX_SLICED_WEIGHT_BITS: u32 = 8;
 
+/// The largest count (`num_occurrences`, and the total of counts) a reader takes: 2^53, the
+/// largest integer below which every integer is a double. Larger counts would round, and a
+/// `num_samples` beyond `u64` would saturate; they are refused in every format alike.
+pub const MAX_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// Check one count read from a file; `at` names it (`line 2 (row 0) `num_occurrences``).
+pub fn check_count(v: f64, at: impl FnOnce() -> String) -> Result<()> {
+    if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0) {
+        bail!("{} is {v}; counts are non-negative integers", at());
+    }
+    if v > MAX_COUNT {
+        bail!("{} is {v:e}, more than 2^53 = 9007199254740992, the largest count held exactly", at());
+    }
+    Ok(())
+}
+
 /// Samples of a model's units with a weight per row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleTable {
@@ -75,6 +91,33 @@ impl SampleTable {
         }
         table.check_weights("weights")?;
         Ok(table)
+    }
+
+    /// The same rows with column k moved to unit `unit_of_column[k]` (a permutation).
+    pub fn permuted(&self, unit_of_column: &[usize]) -> Self {
+        debug_assert_eq!(unit_of_column.len(), self.num_units);
+        let n = self.num_units;
+        let mut masks = vec![0u64; self.masks.len()];
+        for (block, out) in self.masks.chunks_exact(n.max(1)).zip(masks.chunks_exact_mut(n.max(1))) {
+            for (k, &u) in unit_of_column.iter().enumerate() {
+                out[u] = block[k];
+            }
+        }
+        Self { masks, ..self.clone() }
+    }
+
+    /// How many rows differ from every earlier row.
+    pub fn distinct_rows(&self) -> usize {
+        let mut seen = std::collections::HashSet::with_capacity(self.num_rows.min(1 << 20));
+        let mut row = vec![0u64; self.num_units.div_ceil(64)];
+        for r in 0..self.num_rows {
+            row.fill(0);
+            for i in 0..self.num_units {
+                row[i / 64] |= (self.get(r, i) as u64) << (i % 64);
+            }
+            seen.insert(row.clone());
+        }
+        seen.len()
     }
 
     /// Units per row.
@@ -135,6 +178,11 @@ impl SampleTable {
         let total = self.total_weight();
         if total <= 0.0 {
             bail!("{what}: the weights add up to {total}; at least one row must have a positive weight");
+        }
+        if self.integer_weights() && total > MAX_COUNT {
+            bail!(
+                "{what}: the counts add up to {total:e}, more than 2^53 = 9007199254740992, the largest count held exactly"
+            );
         }
         Ok(())
     }
@@ -271,7 +319,9 @@ impl SampleTable {
             edge_second_moment,
             energy_mean: Some(energy_mean),
             energy_variance: Some(energy_variance),
-            num_samples: Some(total.round() as u64),
+            // Counts add up to at most 2^53 (checked on reading); fractional weights are no
+            // count, so the rows are the samples.
+            num_samples: Some(if self.integer_weights() { total as u64 } else { self.num_rows as u64 }),
             // Annealer reads are independent: counts are sample sizes; other weights are
             // importance weights, whose effective size is Kish's (Σw)² / Σw².
             effective_samples: Some(if self.integer_weights() {
@@ -335,6 +385,23 @@ mod tests {
             assert!((s.edge_second_moment[1].2 - m12 / total).abs() < 1e-12);
             assert!((s.energy_mean.unwrap() - e1 / total).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn permuted_rows_and_distinct_rows() {
+        let t = SampleTable::from_rows(&[1, 0, 0, 0, 1, 0, 1, 0, 0], 3, None).unwrap();
+        assert_eq!(t.distinct_rows(), 2);
+        let p = t.permuted(&[2, 0, 1]);
+        let mut row = [0u8; 3];
+        p.row(0, &mut row);
+        assert_eq!(row, [0, 0, 1]);
+        p.row(1, &mut row);
+        assert_eq!(row, [1, 0, 0]);
+        assert!(check_count(MAX_COUNT, String::new).is_ok());
+        assert!(check_count(1e23, || "c".into()).unwrap_err().to_string().contains("2^53"));
+        let half = MAX_COUNT / 2.0;
+        let e = SampleTable::from_rows(&[1, 0, 1], 1, Some(vec![half, half, 2.0])).unwrap_err();
+        assert!(e.to_string().contains("add up to"), "{e}");
     }
 
     #[test]

@@ -57,8 +57,11 @@ pub struct TrainArgs {
     /// Adam learning rate of the networks.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Adam learning rate of the Boltzmann-machine stage (1e-2 with 2 sweeps per step let
-    /// the persistent chains fall behind and the prior's validation NLL diverge on ds1).
+    /// Adam learning rate of the Boltzmann-machine stage.
+    // 1e-3 is conservative. A divergence reported at 1e-2 (validation NLL 18 -> 81 nats) did
+    // not reproduce on synthetic ds1-photons (4 x 5..16 units, 1..20 sweeps per step, up to
+    // 30 epochs: the NLL fell at 1e-2, and further than at 1e-3); see the VAE section of
+    // BENCHMARKS.md.
     #[arg(long, default_value_t = 1e-3)]
     pub prior_lr: f64,
     /// Training showers.
@@ -300,13 +303,18 @@ pub struct GenerateArgs {
     /// Incident energies: LO:HI (MeV, log-uniform) or a file (HDF5 showers or numbers).
     #[arg(long)]
     pub energies: Option<String>,
-    /// Latent source: float, fixed[:Qm.n[:BITS]], fpga-sim, or samples:FILE (dimod
-    /// SampleSet JSON, CSV or .npy, with partition 0 clamped to the energy code).
+    /// Latent source: float, fixed[:Qm.n[:BITS]], fpga-sim (the simulated accelerator of
+    /// --hw), or samples:FILE (dimod SampleSet JSON, CSV or .npy, with partition 0 clamped to
+    /// the energy code).
     #[arg(long, default_value = "float")]
     pub prior_engine: String,
     /// Use this prior file (same graph) instead of the trained prior.
     #[arg(long)]
     pub prior: Option<PathBuf>,
+    /// Hardware of --prior-engine fpga-sim: a preset (as `calo4p fpga-sim --hw`) or a JSON
+    /// file [default: bram-pipelined].
+    #[arg(long)]
+    pub hw: Option<String>,
     /// Block Gibbs sweeps per shower.
     #[arg(long, default_value_t = 200)]
     pub sweeps: usize,
@@ -322,7 +330,8 @@ pub struct GenerateArgs {
 pub fn run_generate(a: GenerateArgs) -> Result<()> {
     let engine: PriorEngine = a.prior_engine.parse().map_err(|e: String| anyhow::anyhow!("--prior-engine {e}"))?;
     let energies = a.energies.as_deref().map(Energies::parse).transpose()?;
-    let options = GenerateOptions { n: a.n, energies, engine, sweeps: a.sweeps, seed: a.seed, prior: a.prior };
+    let options =
+        GenerateOptions { n: a.n, energies, engine, sweeps: a.sweeps, seed: a.seed, prior: a.prior, hw: a.hw };
     let showers = generate(&a.dir, &options, &a.out)?;
     let mean_e: f64 = showers.incident_energies.iter().sum::<f64>() / showers.len() as f64;
     println!("{}: {} showers, mean incident energy {:.1} MeV", a.out.display(), showers.len(), mean_e);

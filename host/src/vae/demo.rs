@@ -1,13 +1,14 @@
 //! The VAE stage of `calo4p demo`: on built-in synthetic ds1-photon showers, train a small
-//! model with the new scheme, export and quantise its prior, sample the prior with the float
-//! and fixed-point kernels (their bias against each other, split into weight quantisation and
-//! the sampler's own arithmetic), generate showers from each and from an untrained model, and
-//! score them against held-back synthetic showers (FPD, KPD, feature histograms, separation
-//! powers). One HTML page, `DIR/index.html`.
+//! model with the new scheme (and, for comparison, one with the old scheme), export and
+//! quantise its prior, sample the prior with the float and fixed-point kernels (their bias
+//! against each other, split into weight quantisation and the sampler's own arithmetic),
+//! generate showers from each, from the simulated accelerator, from the old scheme's model and
+//! from an untrained model, and score them against held-back synthetic showers (FPD, KPD,
+//! feature histograms, separation powers). One HTML page, `DIR/index.html`.
 
 use super::ais::AisOptions;
 use super::config::{Scheme, VaeConfig};
-use super::generate::{decode, latent_from_gibbs};
+use super::generate::{decode, latent_from_fpga_sim, latent_from_gibbs};
 use super::prior::Graph;
 use super::train::{Session, TrainOptions, Trainer};
 use super::{conditioning::EnergyCode, config::NegativeEngine};
@@ -166,9 +167,23 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
         anneal_epochs: o.epochs.max(1),
     };
     let t = Instant::now();
-    let mut trainer = Trainer::new(config.clone(), &train, &val, &device, options)?;
+    let mut trainer = Trainer::new(config.clone(), &train, &val, &device, options.clone())?;
     let metrics = trainer.run()?;
     let train_seconds = t.elapsed().as_secs_f64();
+    // The old scheme (everything jointly) on the same showers and networks: its prior's
+    // spectra stand beside the new scheme's, and its showers are scored too.
+    let old_config = VaeConfig { scheme: Scheme::Old, prior_epochs: 0, ..config.clone() };
+    let old_dir = o.dir.join("old-scheme");
+    let stale = super::checkpoint::path(&old_dir);
+    if stale.exists() {
+        std::fs::remove_file(&stale)?;
+    }
+    let t = Instant::now();
+    let old_options = TrainOptions { dir: old_dir, ..options };
+    let mut old_trainer = Trainer::new(old_config.clone(), &train, &val, &device, old_options)?;
+    let old_metrics = old_trainer.run()?;
+    let old_seconds = t.elapsed().as_secs_f64();
+    let old_last = old_metrics.last().expect("at least one epoch");
     let session = &trainer.session;
     let last = metrics.last().expect("at least one epoch");
     let first_prior = metrics.iter().find(|m| m.stage == "prior").unwrap_or(last);
@@ -179,6 +194,13 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
         last.val_hit,
         first_prior.val_nll,
         last.val_nll
+    );
+    println!(
+        "  old scheme (joint), {} epochs in {old_seconds:.1} s: val reconstruction {:.3}, val hit {:.3}, prior NLL of encoded showers {:.2} nats",
+        old_metrics.len(),
+        old_last.val_reconstruction,
+        old_last.val_hit,
+        old_last.val_nll
     );
     // Export and quantise.
     let prior = session.prior_file();
@@ -211,14 +233,32 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
     let kpd = KpdOptions { num_batches: 10, batch_size: 500.min(energies.len()), seed: o.seed };
     let untrained = Session::new(config.clone(), &device)?;
     let mut generated: Vec<(String, Showers)> = Vec::new();
+    let mut hw_note = String::new();
     for (name, s, engine) in [
         ("float", session, NegativeEngine::Float),
         ("fixed Q8.8", session, NegativeEngine::Fixed(q, 16)),
+        ("float, old scheme", &old_trainer.session, NegativeEngine::Float),
         ("untrained model", &untrained, NegativeEngine::Float),
     ] {
         let prior = s.prior_file();
         let rows = latent_from_gibbs(s, &prior, &energies, engine, 100, o.seed)?;
         generated.push((name.to_string(), decode(s, &rows, &energies, o.seed)));
+        if name == "fixed Q8.8" {
+            // The simulated accelerator (its own Q8.8 datapath and per-lane xoshiro128++ draws).
+            let hw = crate::fpga_sim::load_hw(super::generate::DEFAULT_HW)?;
+            let t = Instant::now();
+            let (rows, cycles) = latent_from_fpga_sim(s, &prior, &energies, &hw, 100, o.seed)?;
+            hw_note = format!(
+                "fpga-sim {}: {} chains x 100 sweeps with partition 0 clamped, {} cycles ({:.2} ms at {} MHz), simulated in {:.1?}",
+                hw.name,
+                energies.len(),
+                cycles.total,
+                cycles.total as f64 / (hw.clock_mhz * 1e3),
+                hw.clock_mhz,
+                t.elapsed()
+            );
+            generated.push((format!("fpga-sim {}", hw.name), decode(s, &rows, &energies, o.seed)));
+        }
     }
     data::hdf5::write(&o.dir.join("generated_float.h5"), &generated[0].1, &data::hdf5::WriteOptions::default())?;
     let mut scores = Vec::new();
@@ -236,7 +276,25 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
         o.epochs, o.prior_epochs, train.len(), reference.len()
     ));
     page.heading("Training");
-    super::metrics::training_section(&mut page, &config, &metrics, &prior)?;
+    super::metrics::training_section(&mut page, &config, &metrics)?;
+    page.heading("The old scheme, for comparison");
+    page.text(&format!(
+        "The same networks and showers trained jointly (reconstruction, hit, entropy and both prior energies, Adam at {}) for {} epochs in {old_seconds:.1} s; its log and report are in old-scheme/. Last epoch: E_q[ln q] {} (-3N ln 2 = {:.2}; the new scheme's frozen encoder: {}), val reconstruction {:.3}, val hit {:.3}, prior NLL of encoded validation showers {:.2} nats.",
+        old_config.learning_rate,
+        old_metrics.len(),
+        old_last.entropy.map_or("-".into(), |e| format!("{e:.2}")),
+        -3.0 * config.latent_per_partition as f64 * std::f64::consts::LN_2,
+        last.entropy.map_or("-".into(), |e| format!("{e:.2}")),
+        old_last.val_reconstruction,
+        old_last.val_hit,
+        old_last.val_nll
+    ));
+    let initial = super::train::initial_prior(&config)?;
+    let old_prior = old_trainer.session.prior_file();
+    super::metrics::svd_section(
+        &mut page,
+        &[("at initialisation", &initial), ("after the old scheme", &old_prior), ("after the new scheme", &prior)],
+    )?;
     page.heading("Prior: float vs fixed point");
     page.text(&format!(
         "Prior exported to prior.json and quantised to {q} (prior_q8.8.json){}. Free-running block Gibbs, 512 chains x 200 sweeps after 100 burn-in; differences of unit means and edge second moments.",
@@ -258,6 +316,9 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
             .collect(),
     );
     page.heading("Generated showers vs held-back synthetic showers");
+    page.text(&format!(
+        "Latents for the reference showers' energies from 100 block Gibbs sweeps of the trained prior with partition 0 clamped to each energy code; {hw_note}."
+    ));
     page.table(
         &["latent source", "FPD", "KPD", "mean separation power"],
         scores
@@ -273,8 +334,10 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
             .collect(),
     );
     let features = &evaluations[0].features;
+    let mut header = vec!["feature"];
+    header.extend(generated.iter().map(|(n, _)| n.as_str()));
     page.table(
-        &["feature", "float", "fixed Q8.8", "untrained"],
+        &header,
         (0..features.len())
             .map(|k| {
                 let mut row = vec![features[k].spec.name.clone()];
@@ -292,15 +355,16 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
         page.svg(&format!("feature-{k}.svg"), histogram_plot(feature, &gens)?);
     }
     let report = page.write(&o.dir)?;
-    println!("\n  {:<18} {:>18} {:>22} {:>12}", "latent source", "FPD", "KPD", "mean sep.");
+    println!("\n  {:<24} {:>18} {:>22} {:>12}", "latent source", "FPD", "KPD", "mean sep.");
     for s in &scores {
         println!(
-            "  {:<18} {:>9.4} ± {:<7.4} {:>11.3e} ± {:<8.1e} {:>12.4}",
+            "  {:<24} {:>9.4} ± {:<7.4} {:>11.3e} ± {:<8.1e} {:>12.4}",
             s.name, s.fpd.value, s.fpd.error, s.kpd.value, s.kpd.error, s.mean_separation_power
         );
     }
+    println!("\n  {hw_note}");
     println!(
-        "\n  prior float vs fixed point (max |d<z>|): noise {:.4}, quantisation {:.4}, arithmetic {:.4}, total {:.4}",
+        "  prior float vs fixed point (max |d<z>|): noise {:.4}, quantisation {:.4}, arithmetic {:.4}, total {:.4}",
         bias_rows[0].1[0], bias_rows[1].1[0], bias_rows[2].1[0], bias_rows[3].1[0]
     );
     let seconds = t_all.elapsed().as_secs_f64();

@@ -1,6 +1,8 @@
 //! Showers from prior samples. The latent comes from
 //! - core's block Gibbs kernel (float or fixed point) run on the prior with partition 0
-//!   clamped to each shower's energy code; or
+//!   clamped to each shower's energy code;
+//! - the simulated accelerator (`calo4p-fpga-sim`, a `--hw` preset or JSON file), the same
+//!   clamp skipping those units, in the hardware's fixed-point format; or
 //! - an annealer's sample set (dimod SampleSet JSON, CSV or `.npy`, through
 //!   [`crate::samples`]) whose partition 0 was clamped to the code: each sample is decoded
 //!   at the energy its partition 0 encodes, rows drawn in proportion to their weights.
@@ -14,13 +16,18 @@ use super::prior::{clamp_partition0, ChainState};
 use super::train::{load_session, Session};
 use super::{matrix, stream, uniform_open, values, Purpose};
 use crate::data::{self, preprocess, Showers};
-use crate::model_file::ModelFile;
+use crate::fpga_sim::load_hw;
+use crate::model_file::{Built, ModelFile};
 use crate::samples::{self, ReadOptions};
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::Device;
+use calo4p_core::arithmetic::Fixed;
+use calo4p_core::gibbs::Clamp;
 use calo4p_core::json::Edge;
+use calo4p_core::qformat::RawWeight;
+use calo4p_fpga_sim::{Accelerator, Cycles, HwConfig, Layout};
 use rand_core::RngCore;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +38,8 @@ pub enum PriorEngine {
     Float,
     /// Block Gibbs, fixed point (format, table bits).
     Fixed(calo4p_core::QFormat, u32),
-    /// The simulated accelerator (not wired in yet: refused with a message).
+    /// The simulated accelerator (`calo4p-fpga-sim`) with the hardware of
+    /// [`GenerateOptions::hw`].
     FpgaSim,
     /// An annealer's sample file.
     Samples(PathBuf),
@@ -105,16 +113,9 @@ impl Energies {
     }
 }
 
-/// Latent rows (0/1, `4 N` per row) from block Gibbs on `prior` with partition 0 clamped to
-/// each energy's code; `sweeps` sweeps from random starts.
-pub fn latent_from_gibbs(
-    session: &Session,
-    prior: &ModelFile,
-    energies: &[f64],
-    engine: NegativeEngine,
-    sweeps: usize,
-    seed: u64,
-) -> Result<Vec<u8>> {
+/// One chain per energy: partition 0 holds the energy's code, the other units are uniformly
+/// random (stream `(Generate, 0)` of `seed`).
+fn starts(session: &Session, energies: &[f64], seed: u64) -> ChainState {
     let n = session.graph.n;
     let units = session.graph.units();
     let mut rng = stream(seed, Purpose::Generate, 0);
@@ -126,10 +127,67 @@ pub fn latent_from_gibbs(
             *z = (rng.next_u32() >> 31) as u8;
         }
     }
-    let mut chains = ChainState::from_rows(&rows, units);
+    ChainState::from_rows(&rows, units)
+}
+
+/// Latent rows (0/1, `4 N` per row) from block Gibbs on `prior` with partition 0 clamped to
+/// each energy's code; `sweeps` sweeps from random starts.
+pub fn latent_from_gibbs(
+    session: &Session,
+    prior: &ModelFile,
+    energies: &[f64],
+    engine: NegativeEngine,
+    sweeps: usize,
+    seed: u64,
+) -> Result<Vec<u8>> {
+    let mut chains = starts(session, energies, seed);
     let clamp = clamp_partition0(&session.graph);
     chains.sweep(prior, engine, 1.0, sweeps, seed, Some(&clamp))?;
     Ok(chains.rows())
+}
+
+/// Latent rows as [`latent_from_gibbs`] makes them (same random starts), drawn by the
+/// simulated accelerator `hw` in its fixed-point format with partition 0 clamped (the
+/// accelerator skips clamped units); returns the rows and the cycles the sweeps took.
+pub fn latent_from_fpga_sim(
+    session: &Session,
+    prior: &ModelFile,
+    energies: &[f64],
+    hw: &HwConfig,
+    sweeps: usize,
+    seed: u64,
+) -> Result<(Vec<u8>, Cycles)> {
+    let f = hw.formats().with_context(|| format!("--hw {}", hw.name))?;
+    if f.weight.bits() <= 8 {
+        fpga_sim_rows::<i8>(session, prior, energies, hw, sweeps, seed)
+    } else {
+        fpga_sim_rows::<i16>(session, prior, energies, hw, sweeps, seed)
+    }
+}
+
+fn fpga_sim_rows<W: RawWeight>(
+    session: &Session,
+    prior: &ModelFile,
+    energies: &[f64],
+    hw: &HwConfig,
+    sweeps: usize,
+    seed: u64,
+) -> Result<(Vec<u8>, Cycles)> {
+    let f = hw.formats()?;
+    let (built, _saturated) = Built::<W>::fixed(prior, f.weight, false)?;
+    let words = clamp_partition0(&session.graph);
+    let c = energies.len();
+    let mut acc = Accelerator::new(hw, built.model(), Some(Clamp::new(&words)), c, 1.0, Layout::default())
+        .with_context(|| format!("--hw {}: cannot run the prior", hw.name))?;
+    let mut table = vec![0u16; acc.table_len()];
+    let mut arith = Fixed::<W>::new(f.field, f.lut, f.rule, 1.0, &mut table)?;
+    let mut rngs = acc.rngs(seed, c);
+    let mut chains = starts(session, energies, seed);
+    let mut cycles = Cycles::default();
+    for _ in 0..sweeps {
+        cycles += &acc.sweep(&mut arith, &mut chains.state, &mut rngs, &mut |_| {})?;
+    }
+    Ok((chains.rows(), cycles))
 }
 
 /// The prior without partition 0 (to tell a sample set that lacks it from other mismatches).
@@ -248,12 +306,28 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// A prior file to use instead of the trained one (same graph).
     pub prior: Option<PathBuf>,
+    /// Hardware of `fpga-sim`: a preset name or a JSON file (default: bram-pipelined).
+    pub hw: Option<String>,
+}
+
+/// The hardware `--prior-engine fpga-sim` runs on without `--hw`.
+pub const DEFAULT_HW: &str = "bram-pipelined";
+
+fn draw_energies(options: &GenerateOptions) -> Result<Vec<f64>> {
+    let e = options
+        .energies
+        .as_ref()
+        .context("--energies LO:HI|FILE is needed with --prior-engine float, fixed or fpga-sim")?;
+    Ok(e.draw(options.n, &mut stream(options.seed, Purpose::Generate, 3)))
 }
 
 /// Showers from the model in `dir`.
 pub fn generate_from(session: &Session, options: &GenerateOptions) -> Result<Showers> {
     if options.n == 0 {
         bail!("--n must be positive");
+    }
+    if options.hw.is_some() && options.engine != PriorEngine::FpgaSim {
+        bail!("--hw applies to --prior-engine fpga-sim only");
     }
     let prior = match &options.prior {
         Some(p) => {
@@ -270,12 +344,13 @@ pub fn generate_from(session: &Session, options: &GenerateOptions) -> Result<Sho
             }
             latent_from_samples(session, &prior, path, options.n, options.seed)?
         }
-        PriorEngine::FpgaSim => bail!(
-            "--prior-engine fpga-sim is not wired into generate yet; use float, fixed[:Qm.n[:BITS]] (core's fixed-point kernel) or samples:FILE"
-        ),
+        PriorEngine::FpgaSim => {
+            let hw = load_hw(options.hw.as_deref().unwrap_or(DEFAULT_HW))?;
+            let energies = draw_energies(options)?;
+            (latent_from_fpga_sim(session, &prior, &energies, &hw, options.sweeps, options.seed)?.0, energies)
+        }
         engine => {
-            let e = options.energies.as_ref().context("--energies LO:HI|FILE is needed with --prior-engine float or fixed")?;
-            let energies = e.draw(options.n, &mut stream(options.seed, Purpose::Generate, 3));
+            let energies = draw_energies(options)?;
             let engine = match engine {
                 PriorEngine::Fixed(q, r) => NegativeEngine::Fixed(*q, *r),
                 _ => NegativeEngine::Float,

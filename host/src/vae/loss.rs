@@ -4,7 +4,8 @@
 //! - reconstruction: `sum_v (u_pred - u)^2` in the (scaled) preprocessed space;
 //! - hit: the binary cross-entropy of hit vs no hit per voxel, from logits;
 //! - entropy: `E_q[ln q]` of the factorial Bernoulli posterior of each encoded partition
-//!   (the negative entropy, so that minimising it maximises the entropy; `-N ln 2` at most);
+//!   (the negative entropy, so that minimising it maximises the entropy; `-N ln 2` at least,
+//!   reached by a uniform posterior);
 //! - positive energy: the mean prior energy of the posterior samples;
 //! - negative energy: `-<E(z)>` over model samples held constant, whose gradient is the
 //!   gradient of ln Z (`-<dE/dtheta>_model`).

@@ -22,7 +22,7 @@
 //! | [`checkpoint`] | atomic checkpoints, checked against the configuration on resume |
 //! | [`metrics`] | the per-epoch metrics log (JSON lines) and the HTML loss curves |
 //! | [`train`] | the two training schemes |
-//! | [`generate`] | showers from prior samples: float or fixed-point kernels, or annealer samples |
+//! | [`generate`] | showers from prior samples: float or fixed-point kernels, the simulated accelerator, or annealer samples |
 //! | [`commands`] | `calo4p train`, `calo4p prior export`, `calo4p generate` |
 //! | [`demo`] | the VAE stage of `calo4p demo` |
 //!

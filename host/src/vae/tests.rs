@@ -7,7 +7,9 @@ use super::checkpoint::Checkpoint;
 use super::conditioning::EnergyCode;
 use super::config::{Scheme, VaeConfig};
 use super::dataset::split;
-use super::generate::{decode, generate, generate_from, latent_from_gibbs, GenerateOptions, PriorEngine};
+use super::generate::{
+    decode, generate, generate_from, latent_from_fpga_sim, latent_from_gibbs, GenerateOptions, PriorEngine,
+};
 use super::metrics::EpochMetrics;
 use super::prior::Graph;
 use super::train::{load_session, Session, TrainOptions, Trainer};
@@ -93,6 +95,15 @@ fn the_boltzmann_machine_stage_lowers_the_nll_of_encoded_data() {
     assert!((m[1].val_nll - 12.0 * std::f64::consts::LN_2).abs() < 1e-9, "{}", m[1].val_nll);
     assert!(m[4].val_nll < m[1].val_nll - 0.5, "NLL {} -> {}", m[1].val_nll, m[4].val_nll);
     assert!(m.iter().skip(2).all(|e| e.stage == "prior"));
+    // The frozen encoder's E_q[ln q] is logged in the prior stage, and barely moves there.
+    let prior_entropy: Vec<f64> = m[2..].iter().map(|e| e.entropy.unwrap()).collect();
+    let (lo, hi) = prior_entropy.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(hi - lo < 0.05 * lo.abs().max(1.0), "prior-stage entropy {prior_entropy:?}");
+    assert!(lo >= -9.0 * std::f64::consts::LN_2 - 1e-9 && hi <= 0.0, "{prior_entropy:?}");
+    // The report shows the block spectra at initialisation and after training side by side.
+    let page = std::fs::read_to_string(dir.join("report").join("index.html")).unwrap();
+    assert!(page.contains("class=\"row\"") && page.contains("svd-0.svg") && page.contains("svd-1.svg"));
+    assert!(page.contains("at initialisation") && page.contains("after the new scheme"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -200,8 +211,15 @@ fn generation_from_a_dimod_sampleset_end_to_end() {
     let path = dir.join("sampleset.json");
     std::fs::write(&path, sampleset_json(&qubits, &rows)).unwrap();
     let out = dir.join("showers.h5");
-    let opts =
-        GenerateOptions { n: 40, energies: None, engine: PriorEngine::Samples(path), sweeps: 10, seed: 1, prior: None };
+    let opts = GenerateOptions {
+        n: 40,
+        energies: None,
+        engine: PriorEngine::Samples(path),
+        sweeps: 10,
+        seed: 1,
+        prior: None,
+        hw: None,
+    };
     let g = generate(&dir, &opts, &out).unwrap();
     let back = data::hdf5::read(&out).unwrap();
     assert_eq!(back.len(), 40);
@@ -264,12 +282,60 @@ fn bad_input_is_named() {
         sweeps: 5,
         seed: 1,
         prior: Some(p),
+        hw: None,
     };
     let err = generate_from(&session, &opts).err().unwrap().to_string();
     assert!(err.contains("wrong-prior.json") && err.contains("latent"), "{err}");
-    // fpga-sim is named as missing, not silently replaced.
-    let opts = GenerateOptions { engine: PriorEngine::FpgaSim, prior: None, ..opts };
-    assert!(generate_from(&session, &opts).err().unwrap().to_string().contains("fpga-sim"));
+    // --hw belongs to fpga-sim; an unknown preset is named with the ones that exist.
+    let opts = GenerateOptions { prior: None, hw: Some("mcu-lane".into()), ..opts };
+    assert!(generate_from(&session, &opts)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("--hw applies to --prior-engine fpga-sim"));
+    let opts = GenerateOptions { engine: PriorEngine::FpgaSim, hw: Some("no-such-board".into()), ..opts };
+    let err = generate_from(&session, &opts).err().unwrap().to_string();
+    assert!(err.contains("no-such-board") && err.contains("bram-pipelined"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn generation_on_the_simulated_accelerator_end_to_end() {
+    let (tr, va) = showers(300, 100, 6);
+    let dir = scratch("fpga-sim");
+    let c = config(Scheme::New, 4, vec![16], 1, 1, &tr, &va);
+    train(&c, &tr, &va, &dir, false).unwrap();
+    let session = load_session(&dir, &Device::flex()).unwrap();
+    let prior = session.prior_file();
+    let energies = [2000.0, 50_000.0, 500_000.0, 3000.0];
+    let hw = crate::fpga_sim::load_hw("mcu-lane").unwrap();
+    let (start, _) = latent_from_fpga_sim(&session, &prior, &energies, &hw, 0, 3).unwrap();
+    let (rows, cycles) = latent_from_fpga_sim(&session, &prior, &energies, &hw, 5, 3).unwrap();
+    assert!(cycles.total > 0 && cycles.updates > 0, "{cycles:?}");
+    assert_ne!(start, rows, "five sweeps moved no unit");
+    // Partition 0 keeps each shower's energy code: the accelerator skips clamped units.
+    for (k, &e) in energies.iter().enumerate() {
+        let mut code = [0u8; 4];
+        session.conditioning.encode(e, &mut code);
+        assert_eq!(rows[k * 16..k * 16 + 4], code, "shower {k}");
+    }
+    // End to end through `generate`, on another preset.
+    let out = dir.join("fpga-sim.h5");
+    let opts = GenerateOptions {
+        n: 30,
+        energies: Some(super::generate::Energies::Range(1000.0, 100_000.0)),
+        engine: PriorEngine::FpgaSim,
+        sweeps: 10,
+        seed: 2,
+        prior: None,
+        hw: Some("pbit-array".into()),
+    };
+    let g = generate(&dir, &opts, &out).unwrap();
+    let back = data::hdf5::read(&out).unwrap();
+    assert_eq!(back.len(), 30);
+    back.validate(0).unwrap();
+    assert_eq!(back.energies, g.energies);
+    assert!(back.incident_energies.iter().all(|&e| (1000.0..=100_000.0).contains(&e)));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

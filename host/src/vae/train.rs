@@ -130,11 +130,18 @@ impl Session {
 
     /// Hard-sample encodings (0/1 rows of 4 N units) of `data`, noise from `(Encode, index)`.
     pub fn encode_hard(&self, data: &Prepared, index: u64) -> Vec<u8> {
+        self.encode_with_entropy(data, index).0
+    }
+
+    /// [`Session::encode_hard`] and the encoder's `E_q[ln q]` (summed over the 3 N encoded
+    /// units, averaged over `data`) along the same hard samples.
+    pub fn encode_with_entropy(&self, data: &Prepared, index: u64) -> (Vec<u8>, f64) {
         let model = self.model.valid();
         let device = self.device.clone().without_autodiff();
         let n = self.config.latent_per_partition;
         let mut rng = stream(self.config.seed, Purpose::Encode, index);
         let mut rows = Vec::with_capacity(data.len * 4 * n);
+        let mut entropy = 0.0;
         let idx: Vec<usize> = (0..data.len).collect();
         for chunk in idx.chunks(512) {
             let b = data.batch(chunk, &device);
@@ -142,10 +149,13 @@ impl Session {
                 let noise = logistic_noise(&mut rng, chunk.len(), n);
                 matrix(hard(&values(l), &noise), chunk.len(), n, &device)
             });
+            for l in &enc.logits {
+                entropy += chunk.len() as f64 * scalar(loss::negative_entropy(l.clone()));
+            }
             let z = values(enc.latent());
             rows.extend(z.iter().map(|&v| (v > 0.5) as u8));
         }
-        rows
+        (rows, entropy / data.len.max(1) as f64)
     }
 
     /// Validation reconstruction and hit losses with hard samples.
@@ -172,6 +182,7 @@ impl Session {
 }
 
 /// Everything a training run needs besides the model.
+#[derive(Clone, Debug)]
 pub struct TrainOptions {
     /// Output directory.
     pub dir: PathBuf,
@@ -197,6 +208,8 @@ pub struct Trainer {
     val: Prepared,
     options: TrainOptions,
     engine: NegativeEngine,
+    /// The prior at initialisation (the report's first SVD panel).
+    initial_prior: ModelFile,
 }
 
 impl Trainer {
@@ -262,7 +275,8 @@ impl Trainer {
         std::fs::create_dir_all(&options.dir).with_context(|| format!("cannot create {}", options.dir.display()))?;
         let train = Prepared::new(train, &session.conditioning);
         let val = Prepared::new(val, &session.conditioning);
-        Ok(Trainer { session, optim, prior_optim, state, train, val, options, engine })
+        let initial_prior = initial_prior(&config)?;
+        Ok(Trainer { session, optim, prior_optim, state, train, val, options, engine, initial_prior })
     }
 
     fn steps_per_epoch(&self) -> usize {
@@ -341,6 +355,7 @@ impl Trainer {
             &self.options.dir,
             &self.session.config,
             &self.state.metrics,
+            &self.initial_prior,
             &self.session.prior_file(),
         )?;
         Ok(())
@@ -453,7 +468,10 @@ impl Trainer {
         let config = self.session.config.clone();
         let units = config.latent_units();
         let edges = self.session.graph.edges.clone();
-        let data = self.session.encode_hard(&self.train, epoch as u64);
+        // The encoder is frozen in this stage: its E_q[ln q] on the training showers is logged
+        // as measured here, and changes between epochs only through the hard samples that
+        // condition partitions 2 and 3.
+        let (data, entropy) = self.session.encode_with_entropy(&self.train, epoch as u64);
         let order = shuffled(self.train.len, &mut stream(config.seed, Purpose::Shuffle, epoch as u64));
         let steps = self.steps_per_epoch();
         let bar = progress_bar(steps as u64, self.options.progress, &format!("epoch {} (prior)", epoch + 1), "steps");
@@ -493,12 +511,18 @@ impl Trainer {
             stage: "prior".into(),
             step: self.state.step,
             temperature: temperature(config.temperature.0, config.temperature.1, 1.0),
+            entropy: Some(entropy),
             positive_energy: Some(pos / k),
             negative_energy: Some(neg / k),
             negative_phase_seconds: neg_seconds,
             ..EpochMetrics::default()
         })
     }
+}
+
+/// The prior a run with `config` starts from (on the CPU; the same on every device).
+pub fn initial_prior(config: &VaeConfig) -> Result<ModelFile> {
+    Ok(Session::new(config.clone(), &Device::flex())?.prior_file())
 }
 
 /// The directory's metrics and model, for callers that trained through [`Trainer`].

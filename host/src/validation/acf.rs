@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Arithmetic of `calo4p acf`.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AcfEngine {
     /// f64 reference.
     Float,
@@ -31,12 +31,14 @@ pub struct AcfArgs {
     /// Arithmetic.
     #[arg(long, value_enum, default_value = "float")]
     pub engine: AcfEngine,
-    /// Fixed-point format of weights and biases, Qm.n (m includes the sign bit).
-    #[arg(long, default_value = "Q8.8")]
-    pub format: QFormat,
-    /// Bits r of the acceptance table and of each uniform draw (1..=16).
-    #[arg(long, default_value_t = 16)]
-    pub lut_bits: u32,
+    /// Fixed-point format of weights and biases, Qm.n (m includes the sign bit) [default: Q8.8;
+    /// --engine fixed only].
+    #[arg(long)]
+    pub format: Option<QFormat>,
+    /// Bits r of the acceptance table and of each uniform draw (1..=16) [default: 16; --engine
+    /// fixed only].
+    #[arg(long)]
+    pub lut_bits: Option<u32>,
     /// Chains run side by side (the ensemble).
     #[arg(long, default_value_t = 100)]
     pub chains: usize,
@@ -151,10 +153,21 @@ pub fn run_acf(args: AcfArgs) -> Result<()> {
     if !(args.window_c.is_finite() && args.window_c > 0.0) {
         bail!("--window-c {} must be a finite positive number", args.window_c);
     }
+    let engine_name = match args.engine {
+        AcfEngine::Float => "float",
+        AcfEngine::Float32 => "float32",
+        AcfEngine::Fixed => "fixed",
+    };
+    crate::args::fixed_point_only(
+        engine_name,
+        args.engine == AcfEngine::Fixed,
+        &[("--format", args.format.is_some()), ("--lut-bits", args.lut_bits.is_some())],
+    )?;
+    let format = args.format.unwrap_or(QFormat::Q8_8);
     let engine = match args.engine {
         AcfEngine::Float => Engine::Float,
         AcfEngine::Float32 => Engine::Float32,
-        AcfEngine::Fixed => Engine::Fixed(FixedSettings::new(args.format, args.lut_bits)),
+        AcfEngine::Fixed => Engine::Fixed(FixedSettings::new(format, args.lut_bits.unwrap_or(16))),
     };
     let mut cfg = SampleConfig::new(engine, args.chains, args.sweeps, 0, args.seed);
     cfg.beta = args.beta;
@@ -171,7 +184,7 @@ pub fn run_acf(args: AcfArgs) -> Result<()> {
     };
     let run = sample::run(&model, &cfg).with_context(|| format!("sampling {}", args.model.display()))?;
     if let Engine::Fixed(_) = engine {
-        if let Some(msg) = run.quantisation.message(args.format) {
+        if let Some(msg) = run.quantisation.message(format) {
             eprintln!("warning: {msg}");
         }
     }

@@ -373,6 +373,36 @@ fn frobenius(model: &ModelFile, a: &[f64], b: &[f64]) -> Frobenius {
     }
 }
 
+impl Comparison {
+    /// Fail when any figure of the comparison is NaN or infinite (a NaN bias would pass every
+    /// tolerance). Left out by design: effective sample sizes (an exact side's is infinite) and
+    /// an infinite z, which is a difference where neither side varies (standard error 0); it
+    /// fails every `--max-z`. A NaN z is still an error.
+    pub fn require_finite(&self) -> Result<()> {
+        let one = |x: Option<f64>| x.map_or(Vec::new(), |v| vec![v]);
+        let z: Vec<f64> = self.z.iter().flatten().map(|&v| if v.is_infinite() { 0.0 } else { v }).collect();
+        let (frob, parts, pairs) = match &self.frobenius {
+            Some(f) => (vec![f.all], f.per_partition.clone(), f.per_pair.iter().map(|p| p.2).collect()),
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        crate::validation::finite::require(
+            &format!("comparing {} with {}", self.a, self.b),
+            &[
+                ("unit mean bias", &self.mean_bias),
+                ("unit means: RMS bias", &[self.mean_bias_rms]),
+                ("edge moments: max |bias|", &[self.edge_bias_max]),
+                ("edge moments: RMS bias", &[self.edge_bias_rms]),
+                ("z", &z),
+                ("total variation", &one(self.total_variation)),
+                ("KL", &one(self.kl_divergence)),
+                ("Frobenius", &frob),
+                ("Frobenius per partition", &parts),
+                ("Frobenius per partition pair", &pairs),
+            ],
+        )
+    }
+}
+
 /// Compare side A with side B (B is usually the reference).
 pub fn compare(model: &ModelFile, a: &Side, b: &Side, beta: f64) -> Comparison {
     let n = model.num_units();

@@ -11,6 +11,7 @@
 pub mod acf;
 pub mod columns;
 pub mod compare;
+pub mod finite;
 pub mod precision;
 pub mod stationary;
 pub mod svd;
@@ -109,6 +110,7 @@ pub fn run_validate(args: ValidateArgs) -> Result<()> {
     let a = load_side(&model, &args.samples, args.chains, args.beta, progress).context("--samples")?;
     let b = load_side(&model, &args.reference, args.chains, args.beta, progress).context("--reference")?;
     let c = compare(&model, &a, &b, args.beta);
+    c.require_finite().with_context(|| format!("model file {}", args.model.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {
@@ -234,6 +236,18 @@ pub fn run_precision(args: PrecisionArgs) -> Result<()> {
     precision::check(&cfg)?;
     let settings =
         precision::decompose(&model, &cfg).with_context(|| format!("model file {}", args.model.display()))?;
+    for st in &settings {
+        let figures: Vec<f64> =
+            [st.quantisation_tv, Some(st.quantisation_moment), st.sampler_tv, Some(st.sampler_moment)]
+                .into_iter()
+                .chain([st.sampler_moment_se, Some(st.statistical_error), Some(st.total_moment)])
+                .flatten()
+                .collect();
+        finite::require(
+            &format!("model file {}: precision {} r={}", args.model.display(), st.format, st.lut_bits),
+            &[("(a), (b), (c)", &figures)],
+        )?;
+    }
     let mut report = Report::new(&format!("calo4p precision: {}", args.model.display()));
     report.input(&args.model);
     let (verdict, svg) = precision::build_report(&settings, &args.formats, args.tolerance, args.samples, &mut report)?;

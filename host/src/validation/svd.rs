@@ -163,7 +163,16 @@ pub fn plot(spectra: &[BlockSpectrum]) -> Result<String> {
 pub fn run_svd(args: SvdArgs) -> Result<()> {
     crate::atomic::refuse_clobber(&[Some(&args.model)], &[args.output.plot.as_ref()])?;
     let model = ModelFile::load(&args.model)?;
+    crate::memory::ensure(crate::memory::dense_blocks::<f64>(&model.sizes()), || {
+        format!("svd of {}", args.model.display())
+    })?;
     let spectra = block_singular_values(&model);
+    for sp in &spectra {
+        crate::validation::finite::require(
+            &format!("model file {}: block {}-{}", args.model.display(), sp.p, sp.q),
+            &[("singular value", &sp.singular_values), ("Frobenius norm", &[sp.frobenius()])],
+        )?;
+    }
     if args.output.json {
         let out: Vec<BlockOut<'_>> = spectra
             .iter()
