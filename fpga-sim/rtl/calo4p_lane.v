@@ -52,18 +52,14 @@ module calo4p_lane #(
     localparam HALF = (1 << SHIFT) >> 1;
 
     reg [JW-1:0]   jrom [0:NJ-1];
-    reg [A*SW-1:0] arom [0:NWD-1];
     reg [JB:0]     crom [0:P-1];
     reg [127:0]    rng  [0:C-1];
     reg [31:0]     drw  [0:C-1];
-    reg [R-1:0]    trom [0:TLEN-1];
     initial begin
         $readmemh(JOB_FILE, jrom);
-        $readmemh(ADJ_FILE, arom);
         $readmemh(CNT_FILE, crom);
         $readmemh(RNG_FILE, rng);
         $readmemh(DRW_FILE, drw);
-        $readmemh(TBL_FILE, trom);
     end
 
     // ---- issue ---------------------------------------------------------------------------
@@ -112,21 +108,8 @@ module calo4p_lane #(
     // ---- weight fetch ----------------------------------------------------------------------
     wire [A*SW-1:0] word1;
     wire [MW-1:0]   meta1;
-    generate
-        if (LAT_WF == 0) begin : g_wf_async
-            assign word1 = arom[waddr0];
-            assign meta1 = meta0;
-        end else begin : g_wf_sync
-            reg [A*SW-1:0] word_r = 0;
-            reg [MW-1:0]   meta_r = 0;
-            always @(posedge clk) begin
-                word_r <= arom[waddr0];
-                meta_r <= meta0;
-            end
-            calo4p_delay #(.W(A*SW), .D(LAT_WF - 1)) d_word (.clk(clk), .d(word_r), .q(word1));
-            calo4p_delay #(.W(MW), .D(LAT_WF - 1)) d_meta (.clk(clk), .d(meta_r), .q(meta1));
-        end
-    endgenerate
+    calo4p_rom #(.W(A*SW), .DEPTH(NWD), .AW(WDB), .MW(MW), .LAT(LAT_WF), .FILE(ADJ_FILE)) adj (
+        .clk(clk), .addr(waddr0), .tag_in(meta0), .data(word1), .tag(meta1));
 
     // ---- gate by neighbour state, adder tree, accumulate --------------------------------------
     wire [CB-1:0] ch1 = meta1[WB + UB +: CB];
@@ -197,21 +180,8 @@ module calo4p_lane #(
     // ---- table lookup ----------------------------------------------------------------------
     wire [R-1:0]  p3;
     wire [DW-1:0] dmeta3;
-    generate
-        if (LAT_TL == 0) begin : g_tl_async
-            assign p3 = trom[idx];
-            assign dmeta3 = dmeta2;
-        end else begin : g_tl_sync
-            reg [R-1:0]  p_r = 0;
-            reg [DW-1:0] m_r = 0;
-            always @(posedge clk) begin
-                p_r <= trom[idx];
-                m_r <= dmeta2;
-            end
-            calo4p_delay #(.W(R), .D(LAT_TL - 1)) d_p (.clk(clk), .d(p_r), .q(p3));
-            calo4p_delay #(.W(DW), .D(LAT_TL - 1)) d_m (.clk(clk), .d(m_r), .q(dmeta3));
-        end
-    endgenerate
+    calo4p_rom #(.W(R), .DEPTH(TLEN), .AW(TB), .MW(DW), .LAT(LAT_TL), .FILE(TBL_FILE)) table_rom (
+        .clk(clk), .addr(idx), .tag_in(dmeta2), .data(p3), .tag(dmeta3));
 
     // ---- draw and compare ------------------------------------------------------------------
     wire v3 = dmeta3[DW-1];

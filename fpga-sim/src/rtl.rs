@@ -37,6 +37,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("calo4p_lane.v", include_str!("../rtl/calo4p_lane.v")),
     ("calo4p_control.v", include_str!("../rtl/calo4p_control.v")),
     ("calo4p_delay.v", include_str!("../rtl/calo4p_delay.v")),
+    ("calo4p_rom.v", include_str!("../rtl/calo4p_rom.v")),
     ("calo4p_xoshiro128pp.v", include_str!("../rtl/calo4p_xoshiro128pp.v")),
 ];
 

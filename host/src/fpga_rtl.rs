@@ -70,15 +70,9 @@ pub struct CosimArgs {
     /// Write the RTL's statistics here (`calo4p sample --stats` layout), for `calo4p validate`.
     #[arg(long)]
     pub stats: Option<PathBuf>,
-    /// Keep the generated design and the Verilator build in this directory.
-    #[arg(long)]
-    pub keep: Option<PathBuf>,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Hide progress messages.
-    #[arg(short, long)]
-    pub quiet: bool,
+    /// Where the tools work, and how results are shown.
+    #[command(flatten)]
+    pub tool: ToolArgs,
 }
 
 /// `calo4p fpga-sim synth`.
@@ -96,7 +90,15 @@ pub struct SynthArgs {
     /// Synthesise only, without place and route.
     #[arg(long)]
     pub no_pnr: bool,
-    /// Keep the generated design, netlist and tool logs in this directory.
+    /// Where the tools work, and how results are shown.
+    #[command(flatten)]
+    pub tool: ToolArgs,
+}
+
+/// Options of the commands that run external tools.
+#[derive(Args, Debug, Clone)]
+pub struct ToolArgs {
+    /// Keep the generated design, the tools' builds and logs in this directory.
     #[arg(long)]
     pub keep: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -317,8 +319,8 @@ pub fn run_cosim(a: CosimArgs) -> Result<bool> {
         bail!("--sweeps {} must exceed --burn-in {}", a.sweeps, a.burn_in);
     }
     crate::atomic::refuse_clobber(&[Some(&a.design.model)], &[a.stats.as_ref()])?;
-    let work = WorkDir::new(a.keep.as_deref(), "cosim")?;
-    let pb = spinner(!a.quiet && !a.json, &format!("verilating and running {} sweeps", a.sweeps));
+    let work = WorkDir::new(a.tool.keep.as_deref(), "cosim")?;
+    let pb = spinner(!a.tool.quiet && !a.tool.json, &format!("verilating and running {} sweeps", a.sweeps));
     let model = ModelFile::load(&a.design.model)?;
     let (report, stats, hw) = configured(&a.design, &model, &mut |c| {
         let hw = c.hw().clone();
@@ -331,7 +333,7 @@ pub fn run_cosim(a: CosimArgs) -> Result<bool> {
     })?;
     pb.finish_and_clear();
     let upc = report.updates as f64 / (report.rtl_cycles_per_sweep.max(1) * report.sweeps as u64) as f64;
-    if a.json {
+    if a.tool.json {
         let out = CosimOutput { hardware: &hw.name, agrees: report.agrees(), report: &report, updates_per_cycle: upc };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -380,17 +382,17 @@ pub fn run_synth(a: SynthArgs) -> Result<()> {
     let (d, hw, estimate) = configured(&a.design, &model, &mut |c| Ok((c.design()?, c.hw().clone(), c.estimate())))?;
     let estimate = (dev.family == "xilinx").then_some(estimate);
     let needs = synth::fit(&d, &dev).map_err(|e| anyhow::anyhow!("{e} (before synthesis; nothing was run)"))?;
-    let work = WorkDir::new(a.keep.as_deref(), "synth")?;
+    let work = WorkDir::new(a.tool.keep.as_deref(), "synth")?;
     tools::write_design(&work.path, &d)?;
     let pb = spinner(
-        !a.quiet && !a.json,
+        !a.tool.quiet && !a.tool.json,
         &format!("yosys {}{}", dev.synth, if dev.pnr.is_some() && !a.no_pnr { " + nextpnr-ice40" } else { "" }),
     );
     let r = synth::synthesize(&work.path, &dev, !a.no_pnr)?;
     pb.finish_and_clear();
     let upc = d.updates_per_sweep as f64 / d.expected_cycles.max(1) as f64;
     let upns = r.fmax_mhz.map(|f| f * 1e-3 * upc);
-    if a.json {
+    if a.tool.json {
         let out = SynthOutput {
             hardware: hw.name.clone(),
             device: dev,
