@@ -74,6 +74,17 @@ fn run(case: &Case, m: usize, n: usize) -> cosim::CosimReport {
     })
 }
 
+/// The design of `model` on `case`'s accelerator, unclamped, from random starts.
+fn unclamped_design(case: &Case, model: Model<'_, i16>) -> rtl::RtlDesign {
+    let acc = accelerator(case, model, None);
+    let f = acc.formats();
+    let mut table = vec![0u16; acc.table_len()];
+    let arith = Fixed::<i16>::new(f.field, f.lut, f.rule, 1.0, &mut table).unwrap();
+    let mut rngs = acc.rngs(case.seed, case.chains);
+    let state = cosim::random_start(model.num_units(), case.chains, &mut rngs, &[]);
+    rtl::design(&acc, &arith, &state, &rngs).unwrap()
+}
+
 fn scratch(case: &Case) -> std::path::PathBuf {
     let dir =
         std::env::temp_dir().join(format!("calo4p-rtl-test-{}-{}-{}", case.preset, case.lanes, std::process::id()));
@@ -153,13 +164,7 @@ fn synthesis_reports_resources_and_fmax() {
         seed: 3,
     };
     common::with_q8_8_model(1, 4, case.seed, |model| {
-        let acc = accelerator(&case, model, None);
-        let f = acc.formats();
-        let mut table = vec![0u16; acc.table_len()];
-        let arith = Fixed::<i16>::new(f.field, f.lut, f.rule, 1.0, &mut table).unwrap();
-        let mut rngs = acc.rngs(case.seed, 1);
-        let state = cosim::random_start(16, 1, &mut rngs, &[]);
-        let d = rtl::design(&acc, &arith, &state, &rngs).unwrap();
+        let d = unclamped_design(&case, model);
         let dev = synth::device("ice40", Some("up5k")).unwrap();
         let needs = synth::fit(&d, &dev).unwrap();
         let dir = scratch(&case);
@@ -194,13 +199,7 @@ fn verilog_testbench_agrees_with_the_verilator_testbench() {
         seed: 9,
     };
     common::with_q8_8_model(1, 4, case.seed, |model| {
-        let acc = accelerator(&case, model, None);
-        let f = acc.formats();
-        let mut table = vec![0u16; acc.table_len()];
-        let arith = Fixed::<i16>::new(f.field, f.lut, f.rule, 1.0, &mut table).unwrap();
-        let mut rngs = acc.rngs(case.seed, case.chains);
-        let state = cosim::random_start(16, case.chains, &mut rngs, &[]);
-        let d = rtl::design(&acc, &arith, &state, &rngs).unwrap();
+        let d = unclamped_design(&case, model);
         let dir = scratch(&case);
         tools::write_design(&dir, &d).unwrap();
         let exe = cosim::verilate(&dir, &d).unwrap();
