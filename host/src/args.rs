@@ -39,6 +39,32 @@ pub fn fixed_point_only(engine: &str, fixed: bool, given: &[(&str, bool)]) -> an
     Ok(())
 }
 
+/// `--clamp i=v,...`: units and their values (0 or 1); a unit clamped twice is an error.
+pub fn clamp(s: &str) -> anyhow::Result<Vec<(usize, u8)>> {
+    use anyhow::Context as _;
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (i, v) = p.split_once('=').with_context(|| format!("--clamp: `{p}` is not i=v"))?;
+            let i = i.trim().parse().with_context(|| format!("--clamp: unit `{i}`"))?;
+            let v: u8 = v.trim().parse().with_context(|| format!("--clamp: value `{v}`"))?;
+            if v > 1 {
+                anyhow::bail!("--clamp: unit {i} value {v} is not 0 or 1");
+            }
+            Ok((i, v))
+        })
+        .collect::<anyhow::Result<Vec<(usize, u8)>>>()
+        .and_then(|c| {
+            // `0=1,0=0` is a contradiction, not a choice of the last one.
+            for (k, &(i, v)) in c.iter().enumerate() {
+                if let Some(&(_, w)) = c[..k].iter().find(|(j, _)| *j == i) {
+                    anyhow::bail!("--clamp: unit {i} is clamped twice ({i}={w} and {i}={v})");
+                }
+            }
+            Ok(c)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +86,17 @@ mod tests {
         fixed_point_only("float", false, &[("--format", false)]).unwrap();
         let e = fixed_point_only("float", false, &[("--format", true), ("--lut-bits", true)]).unwrap_err();
         assert!(e.to_string().contains("--format, --lut-bits set the fixed-point engine"), "{e}");
+    }
+
+    #[test]
+    fn clamps_parse_and_contradictions_are_refused() {
+        assert_eq!(clamp("0=1, 5=0,").unwrap(), vec![(0, 1), (5, 0)]);
+        assert_eq!(clamp("").unwrap(), vec![]);
+        for (bad, says) in
+            [("0=2", "not 0 or 1"), ("7", "is not i=v"), ("a=1", "unit `a`"), ("0=1,0=0", "clamped twice")]
+        {
+            let e = clamp(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::report::print_table;
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
 use calo4p_core::arithmetic::Fixed;
-use calo4p_core::gibbs::Chains;
+use calo4p_core::gibbs::{Chains, Clamp};
 use calo4p_core::qformat::RawWeight;
 use calo4p_core::rng::Xoshiro128PlusPlus;
 use calo4p_core::stats::{magnetisation, Moments};
@@ -42,6 +42,9 @@ pub struct DesignArgs {
     /// Refuse parameters outside the hardware's format instead of saturating them.
     #[arg(long)]
     pub strict: bool,
+    /// Clamp units, `i=v,...` (v 0 or 1): they keep their value and no lane updates them.
+    #[arg(long)]
+    pub clamp: Option<String>,
 }
 
 /// `calo4p fpga-sim rtl`.
@@ -116,18 +119,26 @@ struct Setup<'a, W: RawWeight> {
     rngs: Vec<Xoshiro128PlusPlus>,
     built: &'a Built<W>,
     beta: f64,
+    clamp: Option<Clamp<'a>>,
 }
 
-fn setup<'a, W: RawWeight>(built: &'a Built<W>, hw: &HwConfig, a: &DesignArgs) -> Result<Setup<'a, W>> {
+fn setup<'a, W: RawWeight>(
+    built: &'a Built<W>,
+    hw: &HwConfig,
+    a: &DesignArgs,
+    clamped: &[(usize, u8)],
+    words: &'a [u32],
+) -> Result<Setup<'a, W>> {
     if a.chains == 0 || a.chains > rtl::MAX_CHAINS {
         bail!("--chains {}: the RTL runs 1..={} chains", a.chains, rtl::MAX_CHAINS);
     }
     let m = built.model();
-    let acc = Accelerator::new(hw, m, None, a.chains, a.beta, Layout::default())?;
+    let clamp = (!clamped.is_empty()).then(|| Clamp::new(words));
+    let acc = Accelerator::new(hw, m, clamp, a.chains, a.beta, Layout::default())?;
     let mut rngs = acc.rngs(a.seed, a.chains);
-    // Random starts as `calo4p sample` and `calo4p fpga-sim` make them.
-    let state = cosim::random_start(m.num_units(), a.chains, &mut rngs, &[]);
-    Ok(Setup { acc, state, rngs, built, beta: a.beta })
+    // Random starts as `calo4p sample` and `calo4p fpga-sim` make them, clamped units set.
+    let state = cosim::random_start(m.num_units(), a.chains, &mut rngs, clamped);
+    Ok(Setup { acc, state, rngs, built, beta: a.beta, clamp })
 }
 
 /// Load the model, quantise it for the hardware's format and configure the accelerator;
@@ -135,14 +146,23 @@ fn setup<'a, W: RawWeight>(built: &'a Built<W>, hw: &HwConfig, a: &DesignArgs) -
 fn configured<R>(a: &DesignArgs, model: &ModelFile, f: &mut dyn FnMut(&mut dyn Configured) -> Result<R>) -> Result<R> {
     let hw = load_hw(&a.hw)?;
     let fmt = hw.formats()?;
+    let n = model.num_units();
+    let clamped = a.clamp.as_deref().map(crate::args::clamp).transpose()?.unwrap_or_default();
+    let mut words = vec![0u32; Clamp::words(n)];
+    for &(i, _) in &clamped {
+        if i >= n {
+            bail!("--clamp: unit {i} is not a unit of the model ({n} units)");
+        }
+        words[i / 32] |= 1 << (i % 32);
+    }
     if fmt.weight.bits() <= 8 {
         let (built, q) = Built::<i8>::fixed(model, fmt.weight, a.strict)?;
         warn_quantisation(q.saturated.len());
-        f(&mut setup(&built, &hw, a)?)
+        f(&mut setup(&built, &hw, a, &clamped, &words)?)
     } else {
         let (built, q) = Built::<i16>::fixed(model, fmt.weight, a.strict)?;
         warn_quantisation(q.saturated.len());
-        f(&mut setup(&built, &hw, a)?)
+        f(&mut setup(&built, &hw, a, &clamped, &words)?)
     }
 }
 
@@ -187,7 +207,7 @@ impl<W: RawWeight> Configured for Setup<'_, W> {
         dir: &Path,
         source: String,
     ) -> Result<(CosimReport, Statistics)> {
-        let r = cosim::cosim(&mut self.acc, None, self.beta, &self.state, &self.rngs, sweeps, dir, true)?;
+        let r = cosim::cosim(&mut self.acc, self.clamp, self.beta, &self.state, &self.rngs, sweeps, dir, true)?;
         let m = *self.acc.model();
         let (n, c) = (m.num_units(), r.chains);
         let mut unit_ones = vec![0u64; n];

@@ -347,30 +347,6 @@ struct SampleArgs {
     threads: usize,
 }
 
-fn parse_clamp(s: &str) -> Result<Vec<(usize, u8)>> {
-    s.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            let (i, v) = p.split_once('=').with_context(|| format!("--clamp: `{p}` is not i=v"))?;
-            let i = i.trim().parse().with_context(|| format!("--clamp: unit `{i}`"))?;
-            let v: u8 = v.trim().parse().with_context(|| format!("--clamp: value `{v}`"))?;
-            if v > 1 {
-                bail!("--clamp: unit {i} value {v} is not 0 or 1");
-            }
-            Ok((i, v))
-        })
-        .collect::<Result<Vec<(usize, u8)>>>()
-        .and_then(|c| {
-            // `0=1,0=0` is a contradiction, not a choice of the last one.
-            for (k, &(i, v)) in c.iter().enumerate() {
-                if let Some(&(_, w)) = c[..k].iter().find(|(j, _)| *j == i) {
-                    bail!("--clamp: unit {i} is clamped twice ({i}={w} and {i}={v})");
-                }
-            }
-            Ok(c)
-        })
-}
-
 /// Write a human summary to standard output, or to standard error when a data file already
 /// goes to standard output.
 fn summary(to_stderr: bool, text: &str) -> Result<()> {
@@ -394,7 +370,7 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
     cfg.rule = a.engine.rule();
     cfg.rng = a.engine.rng;
     cfg.beta = a.beta;
-    cfg.clamp = a.clamp.as_deref().map(parse_clamp).transpose()?.unwrap_or_default();
+    cfg.clamp = a.clamp.as_deref().map(calo4p::args::clamp).transpose()?.unwrap_or_default();
     cfg.samples_out = a.out.clone();
     cfg.progress = !a.quiet;
     cfg.threads = a.threads;

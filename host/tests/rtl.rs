@@ -144,3 +144,35 @@ fn rtl_samples_of_the_reference_model_pass_validate() {
     assert!(v.status.success(), "{}", text(&v));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Clamped units keep their values on the RTL too: the co-simulation agrees draw by draw, and
+/// every unclamped unit (not the clamped ones) is updated in every chain and sweep.
+#[test]
+fn clamped_units_are_held_by_the_rtl() {
+    let m = model();
+    let bad = calo4p(&["fpga-sim", "rtl", "-m", &m, "--clamp", "28=1", "-o", "/nonexistent/never"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("--clamp: unit 28 is not a unit of the model (28 units)"), "{}", text(&bad));
+    if !have("verilator") {
+        return;
+    }
+    let o = calo4p(&[
+        "fpga-sim",
+        "cosim",
+        "-m",
+        &m,
+        "--hw",
+        "mcu-lane",
+        "--chains",
+        "3",
+        "--sweeps",
+        "30",
+        "--clamp",
+        "0=1,9=0,27=1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["agrees"], true, "{r}");
+    assert_eq!(r["updates"], 3 * 30 * 25, "{r}");
+}
