@@ -165,22 +165,19 @@ pub fn cosim<W: RawWeight>(
     dir: &Path,
     keep_samples: bool,
 ) -> Result<CosimReport, ToolError> {
+    // The references' datapaths: fpga-sim (draw by draw; its table is also the design's) and
+    // core (states).
     let f = acc.formats();
-    let mut t0 = vec![0u16; acc.table_len()];
-    let arith = Fixed::<W>::new(f.field, f.lut, f.rule, beta, &mut t0).map_err(|e| ToolError::Output(e.to_string()))?;
-    let d = rtl::design(acc, &arith, state, rngs).map_err(ToolError::Design)?;
+    let mut t1 = vec![0u16; acc.table_len()];
+    let mut t2 = t1.clone();
+    let mut a_sim = Fixed::<W>::new(f.field, f.lut, f.rule, beta, &mut t1).map_err(output)?;
+    let mut a_core = Fixed::<W>::new(f.field, f.lut, f.rule, beta, &mut t2).map_err(output)?;
+    let d = rtl::design(acc, &a_sim, state, rngs).map_err(ToolError::Design)?;
     write_design(dir, &d)?;
     let exe = verilate(dir, &d)?;
     let got = simulate(dir, &exe, sweeps, d.chains)?;
     let (n, c) = (d.units, d.chains);
 
-    // References: fpga-sim (draw by draw) and core (states).
-    let mut t1 = vec![0u16; acc.table_len()];
-    let mut t2 = t1.clone();
-    let mut a_sim =
-        Fixed::<W>::new(f.field, f.lut, f.rule, beta, &mut t1).map_err(|e| ToolError::Output(e.to_string()))?;
-    let mut a_core =
-        Fixed::<W>::new(f.field, f.lut, f.rule, beta, &mut t2).map_err(|e| ToolError::Output(e.to_string()))?;
     let (mut s_sim, mut s_core) = (state.to_vec(), state.to_vec());
     let (mut r_sim, mut r_core) = (rngs.to_vec(), rngs.to_vec());
     let mut sampler = BlockGibbs::new(*acc.model()).with_draws(acc.draws());
@@ -203,12 +200,9 @@ pub fn cosim<W: RawWeight>(
     };
     for (k, rtl_sweep) in got.iter().enumerate() {
         let mut ups: Vec<Update> = Vec::new();
-        acc.sweep(&mut a_sim, &mut s_sim, &mut r_sim, &mut |u| ups.push(*u))
-            .map_err(|e| ToolError::Output(e.to_string()))?;
-        let mut chains = Chains::new(&mut s_core, n, c).map_err(|e| ToolError::Output(e.to_string()))?;
-        sampler
-            .sweep(&mut a_core, &mut chains, &mut r_core, &mut fields)
-            .map_err(|e| ToolError::Output(e.to_string()))?;
+        acc.sweep(&mut a_sim, &mut s_sim, &mut r_sim, &mut |u| ups.push(*u)).map_err(output)?;
+        let mut chains = Chains::new(&mut s_core, n, c).map_err(output)?;
+        sampler.sweep(&mut a_core, &mut chains, &mut r_core, &mut fields).map_err(output)?;
         if rtl_sweep.cycles != d.expected_cycles {
             report.rtl_cycles_per_sweep = rtl_sweep.cycles;
         }
@@ -264,6 +258,11 @@ pub fn cosim<W: RawWeight>(
         }
     }
     Ok(report)
+}
+
+/// A reference's refusal (of what the design was already built from) as a tool-output error.
+fn output(e: impl fmt::Display) -> ToolError {
+    ToolError::Output(e.to_string())
 }
 
 /// Random starting states as `calo4p sample` makes them (one draw per unit from the first C

@@ -120,14 +120,15 @@ pub struct Needs {
 
 /// What `d` needs at least on `dev`.
 pub fn needs(d: &RtlDesign, dev: &Device) -> Needs {
-    let rom = |bits: u64| bits.div_ceil(16);
     let (mut rom_luts, mut brams) = (0u64, 0u64);
     for m in &d.memories {
+        let bits = m.words * m.width as u64;
         if m.registered && dev.bram_bits > 0 {
-            // One block RAM per 2^k x w slice: its width in units of the narrowest port.
-            brams += (m.words * m.width as u64).div_ceil(dev.bram_bits).max(1);
+            // At least its bits in whole block RAMs, and one block RAM per memory.
+            brams += bits.div_ceil(dev.bram_bits).max(1);
         } else {
-            rom_luts += rom(m.words * m.width as u64);
+            // A LUT4 holds 16 bits.
+            rom_luts += bits.div_ceil(16);
         }
     }
     Needs {
