@@ -11,15 +11,18 @@
 //! `max_partition_size * C` entries.
 //!
 //! **Two orders of summation.** The *scatter* kernel adds each stored weight to the fields of
-//! its target's chains in the scratch, reading every block as it is stored. The *gather*
-//! kernel sums one unit's field over all its neighbours for 128 (or 64, 16, 1) chains at a
-//! time in i16 lanes held in registers, and decides those chains at once; the scratch then
-//! holds its plan (the column neighbours of the partition regrouped by unit) instead of
-//! fields. The gather kernel runs for integer arithmetic ([`Arithmetic::plan_words`]) from
-//! 64 chains on, when the plan fits the scratch and every unit's |bias| + Σ|W| fits i16, so
-//! that its sums are exact in any order; both kernels give the same states and saturations
-//! (tested below). Floats always scatter, so their rounding is as it was. Bare-metal builds
-//! (`target_os = "none"`) leave the gather kernel out, for flash.
+//! its target's chains in the scratch, reading every block as it is stored. Where the
+//! partition holds a block's rows, a row's entries are consecutive terms of one field, added
+//! to 64 chains' fields held in registers (stored once per row): each field still receives
+//! its terms in the stored order. The *gather* kernel sums one unit's field over all its
+//! neighbours for 128 (or 64, 16, 1) chains at a time in i16 lanes held in registers, and
+//! decides those chains at once; the scratch then holds its plan (the column neighbours of
+//! the partition regrouped by unit) instead of fields. The gather kernel runs for integer
+//! arithmetic ([`Arithmetic::plan_words`]) from 64 chains on, when the plan fits the scratch
+//! and every unit's |bias| + Σ|W| fits i16, so that its sums are exact in any order; both
+//! kernels give the same states and saturations (tested below). Floats always scatter, so
+//! their rounding is as it was. Bare-metal builds (`target_os = "none"`) leave the gather
+//! kernel and the register-held rows out, for flash.
 //!
 //! **Draw order.** [`Draws`] maps random streams to updates. By default ([`Draws::PerChain`])
 //! chain `c` owns `rngs[c]` and draws once per unclamped unit, in unit order. So a chain's
@@ -441,13 +444,6 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     #[inline(always)]
     fn accumulate<A: Arithmetic<Weight = W>>(&self, p: usize, arith: &A, c: usize, z: &[u8], acc: &mut [A::Field]) {
         let m = &self.model;
-        let mut add = |target: usize, source: usize, w: W| {
-            let dst = &mut acc[target * c..(target + 1) * c];
-            let src = &z[source * c..(source + 1) * c];
-            for (f, &on) in dst.iter_mut().zip(src) {
-                *f = arith.add_if(*f, w, on);
-            }
-        };
         for q in 0..m.num_partitions() {
             let (block, p_rows) = match (p < q, m.block(p.min(q), p.max(q))) {
                 (_, None) => continue,
@@ -456,26 +452,34 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             let q_start = m.range(q).start;
             let rows = m.size(p.min(q));
             let cols = m.size(p.max(q));
-            let mut visit = |r: usize, col: usize, w: W| {
-                if p_rows {
-                    add(r, q_start + col, w)
-                } else {
-                    add(col, q_start + r, w)
+            // Where p holds the rows, one row's entries are consecutive terms of one target's
+            // field: `add_terms` adds them with the fields held in registers. Where p holds
+            // the columns, each entry adds one source row to one target row.
+            match (block, p_rows) {
+                (Block::Sparse(s), true) => {
+                    for (r, dst) in acc.chunks_exact_mut(c).take(rows).enumerate() {
+                        let span = s.row_ptr[r] as usize..s.row_ptr[r + 1] as usize;
+                        let terms = s.col[span.clone()].iter().zip(&s.weight[span]);
+                        add_terms(arith, dst, z, terms.map(|(&col, &w)| ((q_start + col as usize) * c, w)));
+                    }
                 }
-            };
-            match block {
-                Block::Sparse(s) => {
+                (Block::Dense(d), true) => {
+                    for (row, dst) in d.weight.chunks_exact(cols).zip(acc.chunks_exact_mut(c)) {
+                        add_terms(arith, dst, z, row.iter().enumerate().map(|(col, &w)| ((q_start + col) * c, w)));
+                    }
+                }
+                (Block::Sparse(s), false) => {
                     for r in 0..rows {
                         let span = s.row_ptr[r] as usize..s.row_ptr[r + 1] as usize;
                         for (&col, &w) in s.col[span.clone()].iter().zip(&s.weight[span]) {
-                            visit(r, col as usize, w);
+                            add_row_to(arith, acc, z, c, col as usize, q_start + r, w);
                         }
                     }
                 }
-                Block::Dense(d) => {
+                (Block::Dense(d), false) => {
                     for (r, row) in d.weight.chunks_exact(cols).enumerate() {
                         for (col, &w) in row.iter().enumerate() {
-                            visit(r, col, w);
+                            add_row_to(arith, acc, z, c, col, q_start + r, w);
                         }
                     }
                 }
@@ -743,6 +747,63 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     }
 }
 
+/// `acc[target] += w * z[source]`, rows of `c` chains.
+#[inline(always)]
+fn add_row_to<A: Arithmetic>(
+    arith: &A,
+    acc: &mut [A::Field],
+    z: &[u8],
+    c: usize,
+    target: usize,
+    source: usize,
+    w: A::Weight,
+) {
+    let dst = &mut acc[target * c..(target + 1) * c];
+    let src = &z[source * c..(source + 1) * c];
+    for (f, &on) in dst.iter_mut().zip(src) {
+        *f = arith.add_if(*f, w, on);
+    }
+}
+
+/// Chains whose fields [`add_terms`] holds in registers while it adds a row's terms.
+const FUSE: usize = 64;
+/// Bare-metal builds run fewer chains than [`FUSE`]: the blocked loop is left out, for flash.
+const FUSE_ROWS: bool = !cfg!(target_os = "none");
+
+/// `dst[k] += Σ w z[j + k]` over `terms` (j, w) in their order, for every chain k: per block of
+/// [`FUSE`] chains the fields are loaded once, every term added, and stored once (the
+/// scatter kernel's stores, not its arithmetic, bound it). Each field receives the same
+/// terms in the same order as one pass per term would give it: the same sums, bit for bit.
+#[inline(always)]
+fn add_terms<A, I>(arith: &A, dst: &mut [A::Field], z: &[u8], terms: I)
+where
+    A: Arithmetic,
+    I: Iterator<Item = (usize, A::Weight)> + Clone,
+{
+    let c = dst.len();
+    let s = if FUSE_ROWS { c - c % FUSE } else { 0 };
+    let (blocks, rest) = dst.split_at_mut(s);
+    for (b, fields) in blocks.chunks_exact_mut(FUSE).enumerate() {
+        let mut f = [A::Field::default(); FUSE];
+        f.copy_from_slice(fields);
+        for (j, w) in terms.clone() {
+            if let Some(src) = z.get(j + b * FUSE..j + (b + 1) * FUSE) {
+                for (f, &on) in f.iter_mut().zip(src) {
+                    *f = arith.add_if(*f, w, on);
+                }
+            }
+        }
+        fields.copy_from_slice(&f);
+    }
+    for (j, w) in terms {
+        if let Some(src) = z.get(j + s..j + c) {
+            for (f, &on) in rest.iter_mut().zip(src) {
+                *f = arith.add_if(*f, w, on);
+            }
+        }
+    }
+}
+
 /// A unit's field lanes. Where LLVM keeps them in memory rather than registers (the 64-chain
 /// chunk on AVX-512), a cache-line-aligned slot lets each store forward to the next load:
 /// unaligned, the accumulation ran at 60% of the scatter kernel's speed there.
@@ -942,8 +1003,9 @@ mod tests {
 
     /// Every instruction-set path, with per-chain generators and with the structure-of-arrays
     /// banks, gives the reference kernel's states and saturations exactly: heat bath and
-    /// Metropolis, clamped units, per-lane draws, an annealing schedule, ragged chain counts,
-    /// and a field register narrow enough to saturate.
+    /// Metropolis, clamped units, per-lane draws, an annealing schedule, ragged chain counts
+    /// (some above and some not a multiple of the 64 chains `add_terms` holds in registers),
+    /// and a field register narrow enough to saturate; f32 as well, on every path.
     #[test]
     fn every_path_equals_the_reference_kernel() {
         use crate::rng::{chain_streams, Pcg32, Pcg32Lanes, Xoshiro128PlusPlus, XoshiroLanes};
@@ -1078,6 +1140,14 @@ mod tests {
                     }
                     assert!(fixed_out.windows(2).all(|p| p[0] == p[1]));
                     assert!(float_out.windows(2).all(|p| p[0] == p[1]));
+                    // Floats sum in the reference kernel's order too: the same states, bit for bit.
+                    let mut want = start.clone();
+                    let mut af = Float::<f32>::new(0.7, rule).unwrap();
+                    let mut x = xs.clone();
+                    for _ in 0..2 {
+                        reference_sweep(&fmodel, None, draws, &mut af, &mut want, c, &mut x);
+                    }
+                    assert_eq!(float_out[0], want, "f32 {rule:?} {draws:?} {c}");
                 }
             }
         }

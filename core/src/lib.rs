@@ -10,6 +10,7 @@
 //! | [`qformat`] | signed fixed-point formats `Qm.n` and quantisation with counted saturation |
 //! | [`sigmoid`] | the `r`-bit acceptance table of the fixed-point sampler |
 //! | [`arithmetic`] | the [`Arithmetic`] trait: one kernel, float ([`Float`]) or fixed ([`Fixed`]) |
+//! | [`expf`] | e^x in f32 without branches or tables, within 1 ulp of libm: the float sampler's decisions, vectorised |
 //! | [`rng`] | per-chain PCG32 streams and a hardware-style xoshiro128++ |
 //! | [`gibbs`] | block (chromatic) Gibbs sweeps over many chains side by side, with clamping |
 //! | [`anneal`] | β schedules and simulated annealing with heat-bath or Metropolis updates |
@@ -29,6 +30,7 @@ extern crate std;
 pub mod anneal;
 pub mod arithmetic;
 pub mod compact;
+pub mod expf;
 pub mod gibbs;
 #[cfg(feature = "json")]
 pub mod json;

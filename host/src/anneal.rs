@@ -13,7 +13,7 @@
 //! quench are `annealer:8:0,0:20,0.125:120,0.125:121,1`.
 
 use crate::model_file::{Built, ModelFile, Quantisation};
-use crate::report::progress_bar;
+use crate::progress;
 use crate::sample::{Engine, FixedSettings, RngKind};
 use anyhow::{bail, Context, Result};
 use calo4p_core::anneal::{anneal, Schedule};
@@ -309,7 +309,7 @@ where
     let mut fields = vec![A::Field::default(); sampler.scratch_len(c)];
     let schedule = config.schedule.schedule();
     let what = format!("annealing reads {}..{} of {}", first + 1, first + c, config.reads);
-    let bar = progress_bar(schedule.len() as u64, config.progress, &what, "sweeps");
+    let bar = progress::bar(schedule.len() as u64, config.progress, &what, "sweeps");
     anneal(&sampler, &schedule, arith, &mut chains, rngs, &mut fields, |_, _, _| bar.inc(1))
         .map_err(|e| anyhow::anyhow!("annealing: {e}"))?;
     bar.finish_and_clear();

@@ -43,6 +43,7 @@ impl Exact {
             effective_samples: None,
             ln_z: Some(self.ln_z),
             source: Some("exact".into()),
+            saturations: None,
         }
     }
 }

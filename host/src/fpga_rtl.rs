@@ -4,6 +4,7 @@
 
 use crate::fpga_sim::{load_hw, statistics, tracks_ess};
 use crate::model_file::{Built, ModelFile};
+use crate::progress;
 use crate::report::print_table;
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
@@ -273,15 +274,6 @@ impl Drop for WorkDir {
     }
 }
 
-fn spinner(show: bool, msg: &str) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new_spinner().with_message(msg.to_owned());
-    pb.enable_steady_tick(std::time::Duration::from_millis(200));
-    pb
-}
-
 /// `calo4p fpga-sim rtl`: write the design into a new directory (built beside it and renamed
 /// into place, so a failure leaves nothing).
 pub fn run_rtl(a: RtlArgs) -> Result<()> {
@@ -340,7 +332,7 @@ pub fn run_cosim(a: CosimArgs) -> Result<bool> {
     }
     crate::atomic::refuse_clobber(&[Some(&a.design.model)], &[a.stats.as_ref()])?;
     let work = WorkDir::new(a.tool.keep.as_deref(), "cosim")?;
-    let pb = spinner(!a.tool.quiet && !a.tool.json, &format!("verilating and running {} sweeps", a.sweeps));
+    let pb = progress::spinner(!a.tool.quiet && !a.tool.json, &format!("verilating and running {} sweeps", a.sweeps));
     let model = ModelFile::load(&a.design.model)?;
     let (report, stats, hw) = configured(&a.design, &model, &mut |c| {
         let hw = c.hw().clone();
@@ -404,7 +396,7 @@ pub fn run_synth(a: SynthArgs) -> Result<()> {
     let needs = synth::fit(&d, &dev).map_err(|e| anyhow::anyhow!("{e} (before synthesis; nothing was run)"))?;
     let work = WorkDir::new(a.tool.keep.as_deref(), "synth")?;
     tools::write_design(&work.path, &d)?;
-    let pb = spinner(
+    let pb = progress::spinner(
         !a.tool.quiet && !a.tool.json,
         &format!(
             "yosys {}{}",

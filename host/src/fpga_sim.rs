@@ -4,7 +4,8 @@
 //! adder width and memory ports and shows where a design stops scaling.
 
 use crate::model_file::{Built, ModelFile};
-use crate::report::{line_plot, print_table, progress_bar, Report, Scale, Series};
+use crate::progress;
+use crate::report::{line_plot, print_table, Report, Scale, Series};
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
 use calo4p_core::arithmetic::Fixed;
@@ -136,7 +137,7 @@ pub fn load_hw(spec: &str) -> Result<HwConfig> {
         let names: Vec<&str> = calo4p_fpga_sim::config::PRESETS.iter().map(|p| p.0).collect();
         bail!("--hw {spec}: neither a preset ({}) nor a file", names.join(", "));
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("--hw {}: cannot read", path.display()))?;
+    let text = crate::memory::read_text(path, crate::memory::MAX_JSON_INPUT, "--hw file")?;
     HwConfig::from_json(&text).with_context(|| format!("--hw {}", path.display()))
 }
 
@@ -231,7 +232,7 @@ fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> 
     let mut packed = vec![0u64; n];
     let mut moments = Moments::new(&mut unit_ones, &mut edge_ones, &mut packed);
     let total = cfg.burn_in + cfg.sweeps;
-    let bar = progress_bar(total as u64, cfg.progress, &format!("fpga-sim {} x {c} chains", hw.name), "sweeps");
+    let bar = progress::bar(total as u64, cfg.progress, &format!("fpga-sim {} x {c} chains", hw.name), "sweeps");
     let mut cycles = Cycles::default();
     let mut samples = Vec::new();
     let track_ess = tracks_ess(c, cfg.sweeps);
@@ -259,7 +260,8 @@ fn run_with<W: RawWeight>(model: &ModelFile, hw: &HwConfig, cfg: &RunConfig) -> 
         "fpga-sim {} ({} devices, eta {}), fixed {} table {} bits, beta {}",
         hw.name, cfg.layout.devices, cfg.layout.eta, f.weight, f.lut.bits, cfg.beta
     );
-    let stats = statistics(model, &built, &moments, track_ess.then_some(&mags[..]), c, cfg.sweeps, source);
+    let mut stats = statistics(model, &built, &moments, track_ess.then_some(&mags[..]), c, cfg.sweeps, source);
+    stats.saturations = Some(calo4p_core::Arithmetic::saturations(&arith));
     let memory = acc.memory_needs();
     Ok(RunOutput {
         hardware: hw.name.clone(),
@@ -318,6 +320,7 @@ pub(crate) fn statistics<W: RawWeight>(
         effective_samples: ess,
         ln_z: None,
         source: Some(source),
+        saturations: None,
     }
 }
 

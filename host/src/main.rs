@@ -11,7 +11,7 @@ use calo4p::anneal::{AnnealConfig, ScheduleSpec, SCHEDULE_HELP};
 use calo4p::exact::{enumerated_units, exact_observed};
 use calo4p::model_file::ModelFile;
 use calo4p::output::{self, is_stdio, EXIT_STATUS_HELP};
-use calo4p::report::progress_bar;
+use calo4p::progress;
 use calo4p::sample::{self, Engine, FixedSettings, RngKind, SampleConfig};
 use calo4p::topology::{self, Selection};
 use calo4p::{atomic, data, demo};
@@ -531,7 +531,7 @@ fn exact_cmd(a: ExactArgs) -> Result<()> {
         );
     }
     let states = 1u64 << k.min(63);
-    let bar = progress_bar(states, !a.quiet && k >= 20, "enumerating", "states");
+    let bar = progress::bar(states, !a.quiet && k >= 20, "enumerating", "states");
     let result = exact_observed(&model, a.beta, false, &mut |done, _| bar.set_position(done));
     bar.finish_and_clear();
     let stats = result.with_context(|| format!("model file {}", a.model.display()))?.statistics(&model);

@@ -23,6 +23,12 @@ pub const FALLBACK_LIMIT: u64 = 8 << 30;
 /// model is 0.4 MB; the parsers' buffers grow to at most about 25 bytes per input byte).
 pub const MAX_JSON_INPUT: u64 = 100_000_000;
 
+/// Largest sample file (dimod JSON, CSV) read whole: a sixteenth of physical memory, room for
+/// the parsers' structures (a JSON sample set grows to several times its size while parsed).
+pub fn max_sample_input() -> u64 {
+    limit() / 16
+}
+
 /// The most memory an estimate may ask for: this machine's physical memory.
 pub fn limit() -> u64 {
     static LIMIT: OnceLock<u64> = OnceLock::new();
@@ -141,6 +147,13 @@ pub fn read_file(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
         return Err(refuse(format!("goes on past {} (reading stopped there)", human(max.into()))));
     }
     Ok(bytes)
+}
+
+/// [`read_file`] for text: the bytes must be UTF-8 (the error names the first bad byte).
+pub fn read_text(path: &Path, max: u64, what: &str) -> Result<String> {
+    String::from_utf8(read_file(path, max, what)?).map_err(|e| {
+        anyhow::anyhow!("{what} {}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to())
+    })
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ impl ModelFile {
         let mut edge_buf = vec![Edge::default(); edges];
         let buf =
             ModelBuffers { partition: &mut partition, bias: &mut bias, qubits: &mut qubits, edges: &mut edge_buf };
-        let parsed = json::parse_model(bytes, buf)?;
+        let parsed = json::parse_model(bytes, buf).map_err(|e| anyhow::anyhow!("{e}{}", syntax_position(&e, bytes)))?;
         partition.truncate(parsed.units);
         bias.truncate(parsed.units);
         qubits.truncate(parsed.units);
@@ -309,5 +309,17 @@ pub fn compact(file: &ModelFile, format: QFormat, strict: bool) -> Result<(Vec<u
         0..=8 => emit::<i8>(file, format, strict),
         9..=16 => emit::<i16>(file, format, strict),
         _ => emit::<i32>(file, format, strict),
+    }
+}
+
+/// " (line L, column C)" for a JSON syntax error, where a second parser (serde_json, which
+/// counts lines) finds one; core's no_std parser knows the field but not the position.
+fn syntax_position(e: &json::ParseError, bytes: &[u8]) -> String {
+    if !matches!(e, json::ParseError::Syntax { .. }) {
+        return String::new();
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        Err(j) if j.line() > 0 => format!(" (line {}, column {})", j.line(), j.column()),
+        _ => String::new(),
     }
 }

@@ -656,16 +656,6 @@ impl Report {
     }
 }
 
-/// A progress bar on standard error for `len` steps of `unit`s (hidden unless `show`).
-pub fn progress_bar(len: u64, show: bool, what: &str, unit: &str) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let template = format!("{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}");
-    let style = indicatif::ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> ");
-    indicatif::ProgressBar::new(len).with_style(style).with_message(what.to_owned())
-}
-
 /// Print a table to standard output with right-aligned columns.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

@@ -16,7 +16,7 @@
 
 use crate::memory::{self, Need};
 use crate::model_file::{Built, ModelFile, Quantisation};
-use crate::report::progress_bar;
+use crate::progress;
 use crate::statistics::Statistics;
 use anyhow::{bail, Context, Result};
 use calo4p_core::arithmetic::{Arithmetic, Fixed, Float, Rule};
@@ -89,7 +89,8 @@ impl std::fmt::Display for Engine {
 }
 
 /// The random generator of each chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum RngKind {
     /// PCG32, one stream per chain.
     #[default]
@@ -511,7 +512,7 @@ where
     let total = config.burn_in + config.sweeps;
     let block_len = block_size(c);
     let starts: Vec<usize> = (0..c).step_by(block_len).collect();
-    let bar = progress_bar(
+    let bar = progress::bar(
         total.saturating_mul(starts.len()) as u64,
         config.progress,
         &format!("sampling {c} chains"),
@@ -559,6 +560,7 @@ where
         effective_samples: track_ess.then(|| effective_samples(ess_series, c, config.sweeps)).flatten(),
         ln_z: None,
         source: Some(format!("block Gibbs, {}, beta {}", config.engine, config.beta)),
+        saturations: matches!(config.engine, Engine::Fixed(_)).then_some(saturations),
     };
     Ok(SampleRun {
         stats,

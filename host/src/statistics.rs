@@ -35,6 +35,10 @@ pub struct Statistics {
     /// Where these numbers come from (engine and settings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Updates whose local field lay outside the field register and was clamped (fixed-point
+    /// samplers, burn-in included; 0 means the arithmetic never saturated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturations: Option<u64>,
 }
 
 /// Largest |d| and root mean square of the differences `d` (0, 0 when there are none).

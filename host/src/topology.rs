@@ -63,7 +63,8 @@ pub fn zephyr_json_bytes(z: &Zephyr) -> crate::memory::Need {
 }
 
 /// Which units of each colour class a model takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Selection {
     /// The first n of each class in linear order (as the reference models).
     #[default]

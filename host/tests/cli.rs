@@ -120,6 +120,16 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
     assert!(out.status.success());
     assert!(stderr(&out).contains("saturated"), "{}", stderr(&out));
     assert!(!stats.is_empty());
+    // Fields beyond the field register are counted in the statistics file: unit 0's field
+    // is 200 with both neighbours on, past Q8.8's 127.996; the float engine has no count.
+    let hot = dir.join("hot-model.json");
+    std::fs::write(&hot, r#"{"partition": [0, 1, 1], "bias": [0, 0, 0], "edges": [[0, 1, 100.0], [0, 2, 100.0]]}"#)
+        .unwrap();
+    let (out, stats, _) = sample(&dir, "hot", hot.to_str().unwrap(), &["--engine", "fixed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(json(&stats)["saturations"].as_u64().unwrap() > 0, "{}", String::from_utf8_lossy(&stats));
+    let (_, stats, _) = sample(&dir, "hot-float", hot.to_str().unwrap(), &["--engine", "float"]);
+    assert!(json(&stats).get("saturations").is_none());
     let too_big = calo4p(&["exact", "--model", reference("models/rbm_7x7x7x7_seed20250131.json").to_str().unwrap()]);
     assert!(too_big.status.success());
     let big = dir.join("big.json");
@@ -570,6 +580,13 @@ fn labels_that_read_two_ways_are_decided_by_stated_evidence_or_refused() {
     assert!(o.stdout.is_empty());
     let o = calo4p_in(&dir, &["validate", "-m", "m.json", "--samples", "flat.json"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // validate takes the same way out.
+    let o = calo4p_in(
+        &dir,
+        &["validate", "-m", "m.json", "--samples", "flat.json", "--reference", "units.json", "--labels", "unit", "-q"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("unit means: max |bias|"));
     imported_energy(&dir, &["flat.json", "-m", "m.json", "--labels", "unit"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -869,11 +886,22 @@ fn requests_beyond_memory_are_refused_with_their_size() {
     let err = refused_for_memory(&["zephyr", "--zephyr", "11000,4"]);
     assert!(err.contains("Z(11000, 4) as JSON (3872176000 nodes, 38719823976 edges): needs 3.0 TB"), "{err}");
 
-    // 10^7 data set 3 showers: hdf5-pure writes a 2-D dataset in one piece (see data/mod.rs).
+    // Synth streams (a batch in memory at a time, data/hdf5/stream.rs), so only a batch that
+    // does not fit is refused: 10^5 threads' batches of ds3 showers.
     let ds3 = dir.join("ds3.h5");
-    let err =
-        refused_for_memory(&["data", "synth", "--geometry", "ds3", "--n", "10000000", "-o", ds3.to_str().unwrap()]);
-    assert!(err.contains("10000000 showers of 40500 voxels (ds3)") && err.contains("write fewer showers per file"));
+    let err = refused_for_memory(&[
+        "data",
+        "synth",
+        "--geometry",
+        "ds3",
+        "--n",
+        "10000000",
+        "-j",
+        "100000",
+        "-o",
+        ds3.to_str().unwrap(),
+    ]);
+    assert!(err.contains("showers of 40500 voxels (ds3) on 100000 threads: needs") && err.contains("(-j)"), "{err}");
     assert!(!ds3.exists());
 
     // A corrupt HDF5 header (the fuzzing finding) claims 339,302,416,752 voxels per shower.

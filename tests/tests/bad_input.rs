@@ -21,6 +21,8 @@ fn good_model_parses() {
 fn each_problem_has_its_own_message() {
     let cases = [
         (r#"{"partition": [0, 1], "bias": [0.5, "#, "invalid JSON in `bias"),
+        // Syntax errors say where: line and column (1-based), here the stray `]`.
+        ("{\n  \"partition\": [0, 1],\n  \"bias\": [0, 1]],\n  \"edges\": []\n}", "(line 3, column 17)"),
         (r#"{"partition": [0, 1], "edges": []}"#, "required field `bias` is missing"),
         (
             r#"{"partition": [0, 1], "bias": [0, 1], "edges": [[0, 7, 1.0]]}"#,

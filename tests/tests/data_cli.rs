@@ -106,6 +106,29 @@ fn synth_info_evaluate_report() {
     assert!(counted > 1400.0 && counted <= 1500.0, "{counted}");
     assert!(report.join("hist_voxel_energy.svg").exists());
     assert!(ev["fpd"]["value"].as_f64().unwrap() >= 0.0);
+    // Both files come from one generator: the classifier cannot tell them apart (its test
+    // AUC within 4 standard errors of 1/2; 240 test showers a side).
+    let c = &ev["classifier"];
+    let (auc, se) = (c["auc"].as_f64().unwrap(), c["auc_null_error"].as_f64().unwrap());
+    assert_eq!(c["split"], serde_json::json!([720, 240, 240]));
+    assert!((auc - 0.5).abs() < 4.0 * se, "{c}");
+    assert!(index.contains("Classifier metric"));
+    // Showers with 15% more energy in every voxel are told apart almost always.
+    let mut hotter = hdf5::read(&generated).unwrap();
+    hotter.energies.iter_mut().for_each(|e| *e *= 1.15);
+    let fpd = calo4p::data::scores::FpdOptions {
+        min_samples: 300,
+        max_samples: 1000,
+        num_batches: 3,
+        num_points: 3,
+        seed: 1,
+    };
+    let kpd = calo4p::data::scores::KpdOptions { num_batches: 3, batch_size: 300, seed: 1 };
+    let reference_showers = hdf5::read(&reference).unwrap();
+    let options = calo4p::data::classifier::ClassifierOptions::default();
+    let ev = calo4p::data::evaluate(&geometry, &reference_showers, &hotter, &fpd, &kpd, Some(&options)).unwrap();
+    let c = ev.classifier.unwrap();
+    assert!(c.auc > 0.9 && c.jsd > 0.3, "{c:?}");
     // No temporary files are left in the report.
     assert!(fs::read_dir(&report).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')));
 }

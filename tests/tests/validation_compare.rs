@@ -102,9 +102,10 @@ fn frobenius_above_512_units_matches_numpy() {
         effective_samples: Some(1000.0),
         ln_z: None,
         source: None,
+        saturations: None,
     };
     stats.save(&stats_path).unwrap();
-    let s = load_side(&model, stats_path.to_str().unwrap(), 1, 1.0, false).unwrap();
+    let s = load_side(&model, stats_path.to_str().unwrap(), 1, 1.0, LabelMode::Auto, false).unwrap();
     let c = compare(&model, &a, &s, 1.0);
     assert!(c.frobenius.is_none());
     let note = c.notes.iter().find(|n| n.starts_with("Frobenius")).expect("a Frobenius note");
@@ -140,6 +141,7 @@ fn validate(samples: &str, reference: &str, tolerance: Option<f64>) -> anyhow::R
         samples: samples.into(),
         reference: reference.into(),
         chains: 1,
+        labels: LabelMode::Auto,
         beta: 1.0,
         tolerance,
         max_z: None,
@@ -195,7 +197,7 @@ fn imported_annealer_statistics_validate() {
 fn annealer_sample_set_validates_directly() {
     let model = reference_model();
     let path = reference_file("samplesets/rbm_7x7x7x7_seed20250131.sa_beta1.spin.json");
-    let a = load_side(&model, path.to_str().unwrap(), 1, 1.0, false).unwrap();
+    let a = load_side(&model, path.to_str().unwrap(), 1, 1.0, LabelMode::Auto, false).unwrap();
     assert_eq!((a.effective_samples, a.num_samples), (Some(20_000.0), Some(20_000.0)));
     let exact = Side::exact(&model, 1.0).unwrap();
     let c = compare(&model, &a, &exact, 1.0);

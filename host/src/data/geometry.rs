@@ -70,19 +70,20 @@ impl Layer {
 }
 
 /// The four CaloChallenge geometries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum GeometryKind {
     /// Data set 1, photons: 5 layers, 368 voxels.
-    #[value(name = "ds1-photons")]
+    #[cfg_attr(feature = "cli", value(name = "ds1-photons"))]
     Ds1Photons,
     /// Data set 1, charged pions: 7 layers, 533 voxels.
-    #[value(name = "ds1-pions")]
+    #[cfg_attr(feature = "cli", value(name = "ds1-pions"))]
     Ds1Pions,
     /// Data set 2, electrons: 45 x 16 x 9 = 6480 voxels.
-    #[value(name = "ds2")]
+    #[cfg_attr(feature = "cli", value(name = "ds2"))]
     Ds2,
     /// Data set 3, electrons: 45 x 50 x 18 = 40500 voxels.
-    #[value(name = "ds3")]
+    #[cfg_attr(feature = "cli", value(name = "ds3"))]
     Ds3,
 }
 

@@ -11,21 +11,26 @@
 //!
 //! Writing produces what the challenge ships and h5py writes: both datasets chunked by
 //! rows, with the shuffle and deflate filters, `showers` as float32 and
-//! `incident_energies` as float32 or float64. The file is assembled under a temporary
-//! name in the target directory and renamed into place only once complete, so a failed
-//! write never leaves a partial file behind.
+//! `incident_energies` as float32 or float64. [`write_streaming`] writes rows as they are
+//! pushed, chunk by chunk, in memory bounded by one batch ([`stream`]); [`write`] writes
+//! showers held in memory the same way, in one batch. The file is written under a temporary name in the target
+//! directory and renamed into place only once complete, so a failed write never leaves a
+//! partial file behind.
 //!
 //! Every error names the file and, where it applies, the dataset and row.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use hdf5_pure::{DType, File, FileBuilder};
+use hdf5_pure::{DType, File};
 
 use super::showers::Showers;
 use crate::memory::{self, Need};
 
 pub mod layout_v5;
+pub mod stream;
+
+pub use stream::ShowerWriter;
 
 /// Chunks of this many bytes or more are refused, as libhdf5 refuses to create them.
 const MAX_CHUNK_BYTES: u64 = 1 << 32;
@@ -66,11 +71,13 @@ pub struct WriteOptions {
     pub chunk_rows: usize,
     /// Deflate level, 0..=9.
     pub deflate_level: u32,
+    /// Threads that compress chunks (0: one per core).
+    pub threads: usize,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { incident_type: FloatType::F32, chunk_rows: 100, deflate_level: 4 }
+        WriteOptions { incident_type: FloatType::F32, chunk_rows: 100, deflate_level: 4, threads: 0 }
     }
 }
 
@@ -276,14 +283,37 @@ pub fn read(path: &Path) -> Result<Showers> {
     ShowerReader::open(path)?.read_all()
 }
 
+/// Writes `n` showers of `n_voxels` voxels to `path` as `fill` pushes them
+/// ([`ShowerWriter::push`], in batches of any size), atomically (temporary name in the same
+/// directory, then rename): an error of `fill`, a batch that is invalid, or a number of
+/// rows other than `n`, leaves nothing at `path`. An output that cannot seek (a pipe) is
+/// written through an unnamed temporary file.
+pub fn write_streaming(
+    path: &Path,
+    n: usize,
+    n_voxels: usize,
+    options: &WriteOptions,
+    fill: impl FnOnce(&mut ShowerWriter<std::io::BufWriter<&std::fs::File>>) -> Result<()>,
+) -> Result<()> {
+    crate::atomic::write_with(path, |file| stream::write_file(file, n, n_voxels, options, fill))
+}
+
 /// Writes `showers` to `path` atomically (temporary name in the same directory, then
-/// rename); the showers are validated first.
+/// rename); the showers are validated first, so invalid ones leave no file at all.
 pub fn write(path: &Path, showers: &Showers, options: &WriteOptions) -> Result<()> {
+    showers.validate(0).with_context(|| format!("{}: refusing to write invalid showers", path.display()))?;
+    write_streaming(path, showers.len(), showers.n_voxels, options, |writer| writer.push(showers))
+}
+
+/// [`write`] through hdf5-pure's `FileBuilder`, which holds the file in memory: the
+/// reference the streaming writer is tested against.
+#[cfg(test)]
+fn write_in_memory(path: &Path, showers: &Showers, options: &WriteOptions) -> Result<()> {
     showers.validate(0).with_context(|| format!("{}: refusing to write invalid showers", path.display()))?;
     let n = showers.len() as u64;
     let v = showers.n_voxels as u64;
     let chunk = (options.chunk_rows.max(1) as u64).min(n.max(1));
-    let mut builder = FileBuilder::new();
+    let mut builder = hdf5_pure::FileBuilder::new();
     {
         let ds = builder.create_dataset(INCIDENT);
         match options.incident_type {

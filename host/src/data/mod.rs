@@ -9,28 +9,37 @@
 //! * [`preprocess`]: the VAE's logit transform and its inverse;
 //! * [`features`]: high-level features, histograms and separation power;
 //! * [`scores`]: FPD and KPD;
+//! * [`classifier`]: the challenge's classifier metric (AUC, JSD);
 //! * [`report`]: SVG plots and the HTML report of `evaluate --report`.
 //!
 //! [`DataArgs`] and [`run`] are the `calo4p data` command line.
 
+pub mod classifier;
 pub mod features;
 pub mod geometry;
 pub mod hdf5;
 pub mod preprocess;
+#[cfg(feature = "cli")]
 pub mod report;
 pub mod scores;
 pub mod showers;
 pub mod synth;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "cli")]
+use std::path::PathBuf;
+#[cfg(feature = "cli")]
 use std::time::Instant;
 
-use crate::report::progress_bar;
-use anyhow::{bail, Context, Result};
+use crate::progress;
+#[cfg(feature = "cli")]
+use anyhow::Context;
+use anyhow::{bail, Result};
 
 pub use geometry::{Geometry, GeometryKind};
 pub use showers::Showers;
 
+#[cfg(feature = "cli")]
 /// `calo4p data`: CaloChallenge files, synthetic showers and scores.
 #[derive(clap::Args, Debug)]
 pub struct DataArgs {
@@ -39,6 +48,7 @@ pub struct DataArgs {
     pub command: DataCommand,
 }
 
+#[cfg(feature = "cli")]
 /// The `calo4p data` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum DataCommand {
@@ -52,6 +62,7 @@ pub enum DataCommand {
     Info(InfoArgs),
 }
 
+#[cfg(feature = "cli")]
 /// Arguments of `calo4p data synth`.
 #[derive(clap::Args, Debug)]
 pub struct SynthArgs {
@@ -81,6 +92,7 @@ pub struct SynthArgs {
     pub quiet: bool,
 }
 
+#[cfg(feature = "cli")]
 /// Arguments of `calo4p data evaluate`.
 #[derive(clap::Args, Debug)]
 pub struct EvaluateArgs {
@@ -115,9 +127,16 @@ pub struct EvaluateArgs {
     /// KPD: samples per batch [default: JetNet's 5000, or the smaller file's size].
     #[arg(long)]
     pub kpd_batch_size: Option<usize>,
-    /// Seed of the FPD and KPD resampling.
+    /// Seed of the FPD and KPD resampling and of the classifier.
     #[arg(short, long, default_value_t = 42)]
     pub seed: u64,
+    /// Classifier metric (the challenge's AUC and JSD, on high-level features): training
+    /// epochs; 0 leaves it out.
+    #[arg(long, default_value_t = 30)]
+    pub classifier_epochs: usize,
+    /// Classifier metric: units per hidden layer (two hidden layers).
+    #[arg(long, default_value_t = 32)]
+    pub classifier_hidden: usize,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -126,6 +145,7 @@ pub struct EvaluateArgs {
     pub quiet: bool,
 }
 
+#[cfg(feature = "cli")]
 /// Arguments of `calo4p data info`.
 #[derive(clap::Args, Debug)]
 pub struct InfoArgs {
@@ -142,6 +162,7 @@ pub struct InfoArgs {
     pub quiet: bool,
 }
 
+#[cfg(feature = "cli")]
 /// Runs a `calo4p data` subcommand.
 pub fn run(args: DataArgs) -> Result<()> {
     match args.command {
@@ -151,41 +172,57 @@ pub fn run(args: DataArgs) -> Result<()> {
     }
 }
 
+#[cfg(feature = "cli")]
 fn run_synth(a: SynthArgs) -> Result<()> {
     let geometry = a.geometry.geometry();
     let n = a.n as usize;
+    let voxels = geometry.n_voxels();
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    crate::memory::ensure(synth_memory(n, geometry.n_voxels()), || {
+    let options = hdf5::WriteOptions {
+        incident_type: if a.incident_f64 { hdf5::FloatType::F64 } else { hdf5::FloatType::F32 },
+        threads,
+        ..hdf5::WriteOptions::default()
+    };
+    // Whole chunks, enough of them to keep every thread busy generating and compressing.
+    let batch = (options.chunk_rows * threads.max(10)).min(n);
+    crate::memory::ensure(synth_memory(batch, voxels, options.chunk_rows, threads), || {
         format!(
-            "{}: {n} showers of {} voxels ({}), generated and written in one piece",
+            "{}: batches of {batch} showers of {voxels} voxels ({}) on {threads} threads",
             a.out.display(),
-            geometry.n_voxels(),
             a.geometry
         )
     })
-    .map_err(|e| anyhow::anyhow!("{e}; write fewer showers per file (--n, with another --seed for each file)"))?;
+    .map_err(|e| anyhow::anyhow!("{e}; use fewer threads (-j)"))?;
     let start = Instant::now();
-    let bar = progress_bar(a.n, !a.quiet, "generating", "showers");
-    let showers = synth::generate_parallel(&geometry, n, a.seed, threads, &|done| bar.set_position(done as u64));
+    let bar = progress::bar(a.n, !a.quiet, "generating", "showers");
+    let generator = synth::Generator::new(&geometry);
+    let (mut e_tot, mut e_inc, mut generating) = (0.0f64, 0.0f64, 0.0f64);
+    hdf5::write_streaming(&a.out, n, voxels, &options, |writer| {
+        for first in (0..n).step_by(batch.max(1)) {
+            let end = (first + batch).min(n);
+            let t = Instant::now();
+            let showers = generator.generate_parallel(a.seed, first as u64..end as u64, threads, &|done| {
+                bar.set_position((first + done) as u64)
+            });
+            generating += t.elapsed().as_secs_f64();
+            // Summed in row order, as over the whole file at once.
+            e_tot = showers.energies.iter().fold(e_tot, |sum, &e| sum + f64::from(e));
+            e_inc = showers.incident_energies.iter().fold(e_inc, |sum, &e| sum + e);
+            writer.push(&showers)?;
+        }
+        Ok(())
+    })?;
     bar.finish_and_clear();
-    let generated = start.elapsed().as_secs_f64();
-    let options = hdf5::WriteOptions {
-        incident_type: if a.incident_f64 { hdf5::FloatType::F64 } else { hdf5::FloatType::F32 },
-        ..hdf5::WriteOptions::default()
-    };
-    hdf5::write(&a.out, &showers, &options)?;
     let total = start.elapsed().as_secs_f64();
-    let e_tot: f64 = showers.energies.iter().map(|&e| f64::from(e)).sum();
-    let e_inc: f64 = showers.incident_energies.iter().sum();
     if a.json {
         let v = serde_json::json!({
             "file": a.out.display().to_string(),
             "geometry": a.geometry.name(),
             "n": n,
-            "voxels": geometry.n_voxels(),
+            "voxels": voxels,
             "seed": a.seed,
             "mean_etot_over_einc": e_tot / e_inc,
-            "showers_per_second": n as f64 / generated,
+            "showers_per_second": n as f64 / generating,
             "seconds": total,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -193,22 +230,22 @@ fn run_synth(a: SynthArgs) -> Result<()> {
         println!(
             "wrote {} showers ({} voxels, {}) to {} in {:.2} s ({:.0} showers/s generated)",
             n,
-            geometry.n_voxels(),
+            voxels,
             a.geometry,
             a.out.display(),
             total,
-            n as f64 / generated
+            n as f64 / generating
         );
     }
     Ok(())
 }
 
-/// Peak memory of `data synth`: the showers are generated in blocks and gathered (twice
-/// their size at once), then handed to the HDF5 writer, which copies them and compresses
-/// every chunk before it writes (`hdf5-pure` writes a 2-D dataset in one piece, and appends
-/// only to 1-D ones); four times the showers' size (3.3 times was measured for ds3).
-pub fn synth_memory(n: usize, voxels: usize) -> crate::memory::Need {
-    crate::memory::Need::default().array::<f32>(&[n, voxels]).array::<f64>(&[n]).times(4)
+/// Peak memory of `data synth`, which generates and writes `batch` showers at a time: the
+/// batch (generated in place), and for each compressing thread four chunks (shuffled,
+/// deflated, or waiting to be written in order; see `hdf5::stream`).
+pub fn synth_memory(batch: usize, voxels: usize, chunk_rows: usize, threads: usize) -> crate::memory::Need {
+    let batch = crate::memory::Need::default().array::<f32>(&[batch, voxels]).array::<f64>(&[batch]);
+    batch.plus(crate::memory::Need::default().array::<f32>(&[chunk_rows, voxels]).times(4 * threads.max(1)))
 }
 
 /// Opens a file and checks its voxel count against `geometry`.
@@ -234,7 +271,7 @@ pub fn read_for_geometry(path: &Path, geometry: &Geometry) -> Result<Showers> {
 /// [`read_for_geometry`], with a progress bar when `progress`.
 pub fn read_for_geometry_with(path: &Path, geometry: &Geometry, progress: bool) -> Result<Showers> {
     let reader = open_for_geometry(path, geometry)?;
-    let bar = progress_bar(reader.len() as u64, progress, &file_name(path), "showers");
+    let bar = progress::bar(reader.len() as u64, progress, &file_name(path), "showers");
     let showers = reader.read_all_with(|done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     Ok(showers)
@@ -339,7 +376,7 @@ impl ShowerSummary {
     /// [`of_file`](Self::of_file), with a progress bar when `progress`.
     pub fn of_file_with(path: &Path, geometry: &Geometry, progress: bool) -> Result<ShowerSummary> {
         let reader = open_for_geometry(path, geometry)?;
-        let bar = progress_bar(reader.len() as u64, progress, &file_name(path), "showers");
+        let bar = progress::bar(reader.len() as u64, progress, &file_name(path), "showers");
         let mut s = ShowerSummary::new(geometry);
         let window = (1 << 24) / geometry.n_voxels().max(1);
         let mut start = 0;
@@ -388,18 +425,37 @@ pub struct Evaluation {
     /// Per-feature histograms and separation powers: the features FPD and KPD use, then
     /// the voxel-energy distribution and (data set 1) `E_tot / E_inc` per incident energy.
     pub features: Vec<features::FeatureComparison>,
+    /// The classifier metric on the high-level features, when it was asked for.
+    pub classifier: Option<classifier::ClassifierScore>,
     /// What was adapted to the data, and why.
     pub notes: Vec<String>,
 }
 
-/// Separation powers, FPD and KPD of two summarised sets of showers, with progress bars for
-/// FPD and KPD when `progress`.
+/// The classifier's inputs for a set of showers: its high-level features, with layer
+/// energies as ln(1 + E/MeV) (they span decades), and ln E_inc; rows of `features.dim() + 1`.
+pub fn classifier_inputs(features: &features::Features, incident_energies: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(features.n * (features.dim() + 1));
+    for (i, &e_inc) in incident_energies.iter().enumerate().take(features.n) {
+        for (x, spec) in features.row(i).iter().zip(&features.specs) {
+            out.push(match spec.kind {
+                features::FeatureKind::LayerEnergy => x.max(0.0).ln_1p(),
+                _ => *x,
+            });
+        }
+        out.push(e_inc.ln());
+    }
+    out
+}
+
+/// Separation powers, FPD, KPD and (with `classifier`) the classifier metric of two
+/// summarised sets of showers, with progress bars when `progress`.
 pub fn evaluate_summaries(
     geometry: &Geometry,
     reference: &ShowerSummary,
     generated: &ShowerSummary,
     fpd_options: &scores::FpdOptions,
     kpd_options: &scores::KpdOptions,
+    classifier: Option<&classifier::ClassifierOptions>,
     progress: bool,
 ) -> Result<Evaluation> {
     let (fr, fg) = (&reference.features, &generated.features);
@@ -420,12 +476,27 @@ pub fn evaluate_summaries(
     let mr = scores::Matrix::new(fr.n, fr.dim(), fr.values.clone());
     let mg = scores::Matrix::new(fg.n, fg.dim(), fg.values.clone());
     let total = (fpd_options.num_points * fpd_options.num_batches) as u64;
-    let bar = progress_bar(total, progress, "FPD", "batches");
+    let bar = progress::bar(total, progress, "FPD", "batches");
     let fpd = scores::fpd(&mr, &mg, fpd_options, &|k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
-    let bar = progress_bar(kpd_options.num_batches as u64, progress, "KPD", "batches");
+    let bar = progress::bar(kpd_options.num_batches as u64, progress, "KPD", "batches");
     let kpd = scores::kpd(&mr, &mg, kpd_options, &|k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
+    let classifier = match classifier {
+        Some(o) => {
+            let bar = progress::bar(o.epochs as u64, progress, "classifier", "epochs");
+            let score = classifier::score(
+                &classifier_inputs(fr, &reference.incident_energies),
+                &classifier_inputs(fg, &generated.incident_energies),
+                fr.dim() + 1,
+                o,
+                &|k| bar.set_position(k as u64),
+            )?;
+            bar.finish_and_clear();
+            Some(score)
+        }
+        None => None,
+    };
     Ok(Evaluation {
         geometry: geometry.kind.name().to_string(),
         reference: SampleInfo { file: String::new(), n: fr.n },
@@ -435,17 +506,20 @@ pub fn evaluate_summaries(
         fpd_options: *fpd_options,
         kpd_options: *kpd_options,
         features: comparisons,
+        classifier,
         notes: Vec::new(),
     })
 }
 
-/// Features, separation powers, FPD and KPD of two sets of showers in memory.
+/// Features, separation powers, FPD, KPD and (with `classifier`) the classifier metric of
+/// two sets of showers in memory.
 pub fn evaluate(
     geometry: &Geometry,
     reference: &Showers,
     generated: &Showers,
     fpd_options: &scores::FpdOptions,
     kpd_options: &scores::KpdOptions,
+    classifier: Option<&classifier::ClassifierOptions>,
 ) -> Result<Evaluation> {
     evaluate_summaries(
         geometry,
@@ -453,10 +527,12 @@ pub fn evaluate(
         &ShowerSummary::of(geometry, generated),
         fpd_options,
         kpd_options,
+        classifier,
         true,
     )
 }
 
+#[cfg(feature = "cli")]
 /// FPD and KPD settings for files of which the smaller holds `n` showers: JetNet's defaults
 /// (FPD batches of 20000..50000, KPD batches of 5000) where the files are that large, scaled
 /// down to the data otherwise (largest FPD batch n, smallest 2n/5, KPD batches of n), so that
@@ -496,6 +572,7 @@ fn batch_options(a: &EvaluateArgs, n: usize) -> (scores::FpdOptions, scores::Kpd
     (fpd, kpd, notes)
 }
 
+#[cfg(feature = "cli")]
 /// Refuses FPD and KPD settings whose batches do not fit in memory: every batch's resampled
 /// showers (two index lists of the batch size) are drawn before the batches run.
 fn check_score_memory(fpd: &scores::FpdOptions, kpd: &scores::KpdOptions) -> Result<()> {
@@ -515,6 +592,7 @@ fn check_score_memory(fpd: &scores::FpdOptions, kpd: &scores::KpdOptions) -> Res
     })
 }
 
+#[cfg(feature = "cli")]
 fn run_evaluate(a: EvaluateArgs) -> Result<()> {
     let geometry = a.geometry.geometry();
     let reference = ShowerSummary::of_file_with(&a.reference, &geometry, !a.quiet)?;
@@ -543,7 +621,18 @@ fn run_evaluate(a: EvaluateArgs) -> Result<()> {
         );
     }
     check_score_memory(&fpd_options, &kpd_options)?;
-    let mut ev = evaluate_summaries(&geometry, &reference, &generated, &fpd_options, &kpd_options, !a.quiet)?;
+    let classifier = classifier::ClassifierOptions {
+        epochs: a.classifier_epochs,
+        hidden: a.classifier_hidden,
+        seed: a.seed,
+        ..Default::default()
+    };
+    if a.classifier_epochs > 0 && a.classifier_hidden == 0 {
+        bail!("--classifier-hidden must be at least 1 (or --classifier-epochs 0 to leave the classifier out)");
+    }
+    let classifier = (a.classifier_epochs > 0).then_some(&classifier);
+    let mut ev =
+        evaluate_summaries(&geometry, &reference, &generated, &fpd_options, &kpd_options, classifier, !a.quiet)?;
     ev.notes.extend(notes);
     ev.reference.file = a.reference.display().to_string();
     ev.generated.file = a.generated.display().to_string();
@@ -562,6 +651,12 @@ fn run_evaluate(a: EvaluateArgs) -> Result<()> {
             "FPD = {:.6} +- {:.6}   KPD = {:.3e} +- {:.3e}",
             ev.fpd.value, ev.fpd.error, ev.kpd.value, ev.kpd.error
         );
+        if let Some(c) = &ev.classifier {
+            println!(
+                "classifier (high-level features, {}/{}/{} showers each): AUC = {:.4} (chance 0.5 +- {:.4})   JSD = {:.4}",
+                c.split[0], c.split[1], c.split[2], c.auc, c.auc_null_error, c.jsd
+            );
+        }
         println!("{:<20} {:>16}", "feature", "separation power");
         for c in &ev.features {
             println!("{:<20} {:>16.6}", c.spec.name, c.separation_power);
@@ -620,7 +715,7 @@ pub fn file_info_with(path: &Path, geometry: Option<GeometryKind>, progress: boo
     let mut max_voxel = 0.0f64;
     let mut zeros = 0usize;
     let mut distinct: Option<Vec<f64>> = Some(Vec::new());
-    let bar = progress_bar(n as u64, progress, "reading", "showers");
+    let bar = progress::bar(n as u64, progress, "reading", "showers");
     let window = 1000;
     let mut start = 0;
     while start < n {
@@ -673,6 +768,7 @@ pub fn file_info_with(path: &Path, geometry: Option<GeometryKind>, progress: boo
     })
 }
 
+#[cfg(feature = "cli")]
 fn run_info(a: InfoArgs) -> Result<()> {
     let info = file_info_with(&a.file, a.geometry, !a.quiet)?;
     if a.json {

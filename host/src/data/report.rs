@@ -51,6 +51,26 @@ pub fn write_report(
          features scaled by the reference's max |x|).",
         f.min_samples, f.max_samples, f.num_points, f.num_batches, k.num_batches, k.batch_size, f.seed
     ));
+    if let Some(c) = &ev.classifier {
+        page.heading("Classifier metric");
+        page.table(
+            &["score", "value", "chance level"],
+            vec![
+                vec!["AUC".into(), format!("{:.4}", c.auc), format!("0.5 ± {:.4}", c.auc_null_error)],
+                vec!["JSD (bits)".into(), format!("{:.4}", c.jsd), "0".into()],
+                vec!["accuracy".into(), format!("{:.4}", c.accuracy), "0.5".into()],
+            ],
+        );
+        let o = &c.options;
+        page.text(&format!(
+            "As the CaloChallenge's high-level classifier: a network with {} hidden layers of {} (LeakyReLU) learns to \
+             tell generated from reference showers on their high-level features and ln E_inc; {} / {} / {} showers of \
+             each set train, calibrate (isotonic) and test it; the epoch with the lowest validation loss ({} of {}) is \
+             kept. AUC 0.5 and JSD 0 mean it cannot tell them apart; JSD = 1 − BCE / ln 2 of the calibrated test \
+             predictions.",
+            o.layers, o.hidden, c.split[0], c.split[1], c.split[2], c.best_epoch, o.epochs
+        ));
+    }
     page.heading("Separation power per feature");
     page.table(
         &["feature", "separation power"],

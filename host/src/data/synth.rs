@@ -398,57 +398,55 @@ impl Generator {
         }
         showers
     }
+
+    /// As [`generate_range`](Self::generate_range) (the same showers for any thread count),
+    /// split over `threads` threads in blocks, calling `progress(done)` with the number of
+    /// showers done as blocks complete. The showers are generated in place: the result is
+    /// the only copy.
+    pub fn generate_parallel(
+        &self,
+        seed: u64,
+        range: std::ops::Range<u64>,
+        threads: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Showers {
+        let v = self.geometry.n_voxels();
+        let n = (range.end - range.start) as usize;
+        let mut showers = Showers { n_voxels: v, incident_energies: vec![0.0; n], energies: vec![0.0; n * v] };
+        let threads = threads.clamp(1, n.max(1));
+        // Several blocks a thread, so that threads that finish early take more.
+        let block = n.div_ceil(4 * threads).clamp(1, 1000);
+        let mut blocks = Vec::with_capacity(n.div_ceil(block));
+        let (mut incident, mut energies) = (&mut showers.incident_energies[..], &mut showers.energies[..]);
+        let mut first = range.start;
+        while !incident.is_empty() {
+            let k = block.min(incident.len());
+            let (inc, inc_rest) = std::mem::take(&mut incident).split_at_mut(k);
+            let (en, en_rest) = std::mem::take(&mut energies).split_at_mut(k * v);
+            blocks.push((first, inc, en));
+            (incident, energies, first) = (inc_rest, en_rest, first + k as u64);
+        }
+        let queue = std::sync::Mutex::new(blocks.into_iter());
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
+                    let Some((first, inc, en)) = next else { break };
+                    for (k, e) in inc.iter_mut().enumerate() {
+                        *e = self.shower(seed, first + k as u64, &mut en[k * v..(k + 1) * v]);
+                    }
+                    progress(done.fetch_add(inc.len(), std::sync::atomic::Ordering::Relaxed) + inc.len());
+                });
+            }
+        });
+        showers
+    }
 }
 
 /// `n` showers in `geometry`, deterministic in `seed`, on the current thread.
 pub fn generate(geometry: &Geometry, n: usize, seed: u64) -> Showers {
     Generator::new(geometry).generate_range(seed, 0..n as u64)
-}
-
-/// As [`generate`], split over `threads` threads (same output for any thread count),
-/// calling `progress(done)` as blocks complete.
-pub fn generate_parallel(
-    geometry: &Geometry,
-    n: usize,
-    seed: u64,
-    threads: usize,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Showers {
-    let generator = Generator::new(geometry);
-    let block = 1000u64;
-    let n_blocks = (n as u64).div_ceil(block);
-    let next = std::sync::atomic::AtomicU64::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut parts: Vec<(u64, Showers)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if b >= n_blocks {
-                            break;
-                        }
-                        let range = b * block..((b + 1) * block).min(n as u64);
-                        let len = (range.end - range.start) as usize;
-                        mine.push((b, generator.generate_range(seed, range)));
-                        let total = done.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
-                        progress(total);
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("generator thread panicked")).collect()
-    });
-    parts.sort_by_key(|(b, _)| *b);
-    let mut out = Showers::new(geometry.n_voxels());
-    out.incident_energies.reserve_exact(n);
-    out.energies.reserve_exact(n * geometry.n_voxels());
-    for (_, p) in &parts {
-        out.extend(p);
-    }
-    out
 }
 
 /// GFLASH radial parameters `(p, R_C, R_T)` in Moliere radii at `tau = t / T`.
@@ -675,8 +673,20 @@ mod tests {
     fn deterministic_by_seed_and_independent_of_threads() {
         let g = GeometryKind::Ds1Photons.geometry();
         let a = generate(&g, 2500, 11);
-        let b = generate_parallel(&g, 2500, 11, 3, &|_| {});
-        assert_eq!(a, b);
+        let generator = Generator::new(&g);
+        for threads in [1, 3, 8] {
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let b = generator.generate_parallel(11, 0..2500, threads, &|d| {
+                done.fetch_max(d, std::sync::atomic::Ordering::Relaxed);
+            });
+            assert_eq!(a, b, "{threads} threads");
+            assert_eq!(done.into_inner(), 2500);
+        }
+        // A range is those rows of the whole run.
+        let part = generator.generate_parallel(11, 1700..2300, 3, &|_| {});
+        assert_eq!(part.incident_energies, a.incident_energies[1700..2300]);
+        assert_eq!(part.energies, a.energies[1700 * 368..2300 * 368]);
+        assert!(generator.generate_parallel(11, 5..5, 3, &|_| {}).is_empty());
         let c = generate(&g, 10, 12);
         assert_ne!(a.row(0), c.row(0));
         a.validate(0).unwrap();

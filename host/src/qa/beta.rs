@@ -33,7 +33,8 @@ use serde::Serialize;
 pub const EXACT_LIMIT: usize = 24;
 
 /// Where ⟨E⟩_model(β) comes from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ModelSide {
     /// Exact for models whose enumeration is small, block Gibbs otherwise.
     #[default]
@@ -418,7 +419,8 @@ pub fn pseudo_likelihood(table: &SampleTable, model: &ModelFile, config: &BetaCo
 }
 
 /// Which estimates to make.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Method {
     /// Both.
     #[default]

@@ -167,7 +167,8 @@ pub fn check_layout(model: &ModelFile, what: &str) -> anyhow::Result<()> {
 }
 
 /// The file layouts `qa export-ising` writes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum IsingFormat {
     /// `{"h": [[qubit, h]...], "J": [[a, b, J]...], "offset": ...}` for `from_ising`.
     #[default]

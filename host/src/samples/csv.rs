@@ -40,7 +40,7 @@ pub fn read_csv(path: &Path, model: &ModelFile, mode: LabelMode) -> Result<Impor
 
 /// [`read_csv`], the header's labels first translated through `map` (`--label-map`).
 pub fn read_csv_with(path: &Path, model: &ModelFile, mode: LabelMode, map: Option<&LabelMap>) -> Result<Imported> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::memory::read_text(path, crate::memory::max_sample_input(), "CSV sample file")?;
     parse_csv_with(&text, model, mode, map).with_context(|| format!("CSV sample file {}", path.display()))
 }
 

@@ -85,7 +85,8 @@ impl Label {
 }
 
 /// How labels name units.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum LabelMode {
     /// Qubits when every label is a qubit of the model, unit indices when every label is a unit
     /// index; when both hold, decided by the file's energies (stated), else an error.
@@ -394,7 +395,7 @@ pub struct LabelMap {
 impl LabelMap {
     /// Read a map file.
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read label map {}", path.display()))?;
+        let bytes = crate::memory::read_file(path, crate::memory::MAX_JSON_INPUT, "label map")?;
         Self::parse(&bytes, &format!("label map {}", path.display()))
     }
 

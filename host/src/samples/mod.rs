@@ -46,7 +46,8 @@ pub struct Imported {
 }
 
 /// Sample file formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// From the file's extension: .json, .csv, .npy.
     #[default]
@@ -92,7 +93,7 @@ pub fn read(path: &Path, model: &ModelFile, options: &ReadOptions) -> Result<Imp
     }
     let imported = match format {
         Format::Dimod => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read sample set {}", path.display()))?;
+            let bytes = crate::memory::read_file(path, crate::memory::max_sample_input(), "sample set")?;
             let what = format!("sample set {}", path.display());
             sampleset::parse_with(&bytes, model, options.labels, map.as_ref(), &what)
         }
@@ -141,7 +142,7 @@ pub fn open(path: &Path, model: &ModelFile, labels: LabelMode) -> Result<Source>
         }
         _ => {}
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::memory::read_file(path, crate::memory::max_sample_input(), "sample file")?;
     if bytes.windows(13).any(|w| w == b"\"sample_data\"") {
         let name = path.display().to_string();
         let imported = sampleset::parse(&bytes, model, labels, &name).with_context(|| format!("sample set {name}"))?;

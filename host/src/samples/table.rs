@@ -331,6 +331,7 @@ impl SampleTable {
             }),
             ln_z: None,
             source: Some(source.to_owned()),
+            saturations: None,
         })
     }
 }

@@ -13,7 +13,8 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 /// Which code.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum EnergyCode {
     /// Fixed-width binary of ln E's position in the range.

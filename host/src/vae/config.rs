@@ -8,7 +8,8 @@ use calo4p_core::QFormat;
 use serde::{Deserialize, Serialize};
 
 /// How the model is trained.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
     /// Everything jointly: reconstruction, hit loss, entropy, positive and negative energy.
@@ -118,8 +119,10 @@ impl VaeConfig {
 
     /// The geometry.
     pub fn geometry_kind(&self) -> Result<GeometryKind> {
-        <GeometryKind as clap::ValueEnum>::from_str(&self.geometry, false)
-            .map_err(|e| anyhow::anyhow!("geometry {:?}: {e}", self.geometry))
+        GeometryKind::ALL.into_iter().find(|k| k.name() == self.geometry).ok_or_else(|| {
+            let names: Vec<_> = GeometryKind::ALL.iter().map(|k| k.name()).collect();
+            anyhow::anyhow!("geometry {:?}: not one of {}", self.geometry, names.join(", "))
+        })
     }
 
     /// The negative-phase engine.

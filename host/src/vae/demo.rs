@@ -78,6 +78,8 @@ pub struct Scored {
     pub kpd: data::scores::Score,
     /// Mean separation power over the features.
     pub mean_separation_power: f64,
+    /// The challenge's classifier metric on high-level features.
+    pub classifier: data::classifier::ClassifierScore,
 }
 
 /// What the demo measured.
@@ -264,9 +266,10 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
     let mut scores = Vec::new();
     let mut evaluations = Vec::new();
     for (name, g) in &generated {
-        let ev = data::evaluate(&geometry, &reference, g, &fpd, &kpd)?;
+        let ev = data::evaluate(&geometry, &reference, g, &fpd, &kpd, Some(&Default::default()))?;
         let msp = ev.features.iter().map(|c| c.separation_power).sum::<f64>() / ev.features.len().max(1) as f64;
-        scores.push(Scored { name: name.clone(), fpd: ev.fpd, kpd: ev.kpd, mean_separation_power: msp });
+        let classifier = ev.classifier.clone().expect("asked for");
+        scores.push(Scored { name: name.clone(), fpd: ev.fpd, kpd: ev.kpd, mean_separation_power: msp, classifier });
         evaluations.push(ev);
     }
     // The page.
@@ -320,7 +323,7 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
         "Latents for the reference showers' energies from 100 block Gibbs sweeps of the trained prior with partition 0 clamped to each energy code; {hw_note}."
     ));
     page.table(
-        &["latent source", "FPD", "KPD", "mean separation power"],
+        &["latent source", "FPD", "KPD", "mean separation power", "classifier AUC", "classifier JSD"],
         scores
             .iter()
             .map(|s| {
@@ -329,6 +332,8 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
                     format!("{:.4} ± {:.4}", s.fpd.value, s.fpd.error),
                     format!("{:.3e} ± {:.1e}", s.kpd.value, s.kpd.error),
                     format!("{:.4}", s.mean_separation_power),
+                    format!("{:.3} (chance 0.5 ± {:.3})", s.classifier.auc, s.classifier.auc_null_error),
+                    format!("{:.3}", s.classifier.jsd),
                 ]
             })
             .collect(),
@@ -355,11 +360,11 @@ pub fn run_demo(o: &DemoOptions) -> Result<DemoSummary> {
         page.svg(&format!("feature-{k}.svg"), histogram_plot(feature, &gens)?);
     }
     let report = page.write(&o.dir)?;
-    println!("\n  {:<24} {:>18} {:>22} {:>12}", "latent source", "FPD", "KPD", "mean sep.");
+    println!("\n  {:<24} {:>18} {:>22} {:>12} {:>8}", "latent source", "FPD", "KPD", "mean sep.", "AUC");
     for s in &scores {
         println!(
-            "  {:<24} {:>9.4} ± {:<7.4} {:>11.3e} ± {:<8.1e} {:>12.4}",
-            s.name, s.fpd.value, s.fpd.error, s.kpd.value, s.kpd.error, s.mean_separation_power
+            "  {:<24} {:>9.4} ± {:<7.4} {:>11.3e} ± {:<8.1e} {:>12.4} {:>8.3}",
+            s.name, s.fpd.value, s.fpd.error, s.kpd.value, s.kpd.error, s.mean_separation_power, s.classifier.auc
         );
     }
     println!("\n  {hw_note}");

@@ -87,8 +87,8 @@ impl Energies {
         let values = if matches!(path.extension().and_then(|e| e.to_str()), Some("h5" | "hdf5")) {
             data::hdf5::read(path)?.incident_energies
         } else {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--energies {s}: neither LO:HI nor a readable file"))?;
+            let text = crate::memory::read_text(path, crate::memory::MAX_JSON_INPUT, "--energies file")
+                .with_context(|| format!("--energies {s}: neither LO:HI nor a readable text file"))?;
             text.split(|c: char| c.is_whitespace() || c == ',')
                 .filter(|t| !t.is_empty())
                 .enumerate()

@@ -58,7 +58,8 @@ use anyhow::{bail, Result};
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// Where tensors live.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DeviceKind {
     /// burn's flex CPU backend (bit-exact resume).
     #[default]

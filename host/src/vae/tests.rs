@@ -165,7 +165,7 @@ fn a_trained_model_beats_an_untrained_one_on_fpd() {
         let e = &reference.incident_energies;
         let rows = latent_from_gibbs(s, &prior, e, super::config::NegativeEngine::Float, 20, 5).unwrap();
         let g = decode(s, &rows, e, 5);
-        data::evaluate(&geometry, &reference, &g, &fpd, &kpd).unwrap().fpd
+        data::evaluate(&geometry, &reference, &g, &fpd, &kpd, None).unwrap().fpd
     };
     let (t, u) = (score(&trained), score(&untrained));
     assert!(t.value + 3.0 * (t.error + u.error) < u.value, "trained FPD {t:?} vs untrained {u:?}");

@@ -26,7 +26,7 @@ use super::relaxation::{binary_concrete, hard, logistic_noise, noise_tensor, tem
 use super::{check_finite, loss, matrix, scalar, stream, values, vector, Purpose};
 use crate::data::Showers;
 use crate::model_file::ModelFile;
-use crate::report::progress_bar;
+use crate::progress;
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -435,7 +435,8 @@ impl Trainer {
         let order = shuffled(self.train.len, &mut stream(config.seed, Purpose::Shuffle, epoch as u64));
         let steps = self.steps_per_epoch();
         let anneal = (self.options.anneal_epochs.max(1) * steps) as f64;
-        let bar = progress_bar(steps as u64, self.options.progress, &format!("epoch {} ({stage})", epoch + 1), "steps");
+        let bar =
+            progress::bar(steps as u64, self.options.progress, &format!("epoch {} ({stage})", epoch + 1), "steps");
         let mut sums = [0.0f64; 6];
         let mut neg_seconds = 0.0;
         let mut tau = config.temperature.0;
@@ -474,7 +475,7 @@ impl Trainer {
         let (data, entropy) = self.session.encode_with_entropy(&self.train, epoch as u64);
         let order = shuffled(self.train.len, &mut stream(config.seed, Purpose::Shuffle, epoch as u64));
         let steps = self.steps_per_epoch();
-        let bar = progress_bar(steps as u64, self.options.progress, &format!("epoch {} (prior)", epoch + 1), "steps");
+        let bar = progress::bar(steps as u64, self.options.progress, &format!("epoch {} (prior)", epoch + 1), "steps");
         let (mut pos, mut neg, mut neg_seconds) = (0.0, 0.0, 0.0);
         let plain = self.session.device.clone().without_autodiff();
         for batch in order.chunks(config.batch_size) {

@@ -12,7 +12,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Arithmetic of `calo4p acf`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum AcfEngine {
     /// f64 reference.
     Float,

@@ -21,7 +21,7 @@
 use super::columns::{integrated_time_bits, BitColumns};
 use crate::exact::{energy, exact_with, MAX_ENUMERATED};
 use crate::model_file::ModelFile;
-use crate::report::progress_bar;
+use crate::progress;
 use crate::samples::{self, labels::LabelMode, npy::Rows, Imported, Source};
 use crate::statistics::{max_rms, Statistics};
 use anyhow::{bail, Context, Result};
@@ -172,7 +172,7 @@ impl Side {
         let pairwise = n <= MAX_PAIRWISE_UNITS;
         let statistics = n + model.edges.len();
         let pair_work = if pairwise { n * (n + 1) / 2 } else { 0 };
-        let bar = progress_bar(
+        let bar = progress::bar(
             (statistics + pair_work) as u64,
             progress,
             &format!("{label}: moments and autocorrelations"),
@@ -519,12 +519,19 @@ pub fn tv_floor(pairs: &[(f64, f64)], draws: f64) -> f64 {
 /// Load a side named on the command line: `exact`, or any sample source
 /// ([`crate::samples::open`]: `.npy` rows, annealer samples as dimod SampleSet JSON or `.csv`,
 /// or a statistics file). `progress` shows bars on standard error.
-pub fn load_side(model: &ModelFile, spec: &str, chains: usize, beta: f64, progress: bool) -> Result<Side> {
+pub fn load_side(
+    model: &ModelFile,
+    spec: &str,
+    chains: usize,
+    beta: f64,
+    labels: LabelMode,
+    progress: bool,
+) -> Result<Side> {
     if spec == "exact" {
         return Side::exact(model, beta).context("exact reference");
     }
     let path = Path::new(spec);
-    match samples::open(path, model, LabelMode::Auto)? {
+    match samples::open(path, model, labels)? {
         Source::Rows(rows) => Side::from_sample_rows(model, &rows, chains, spec, progress),
         Source::Weighted(imported) => Side::annealer_shown(model, &imported, spec, progress),
         Source::Statistics(s) => Side::from_statistics(model, s, path),

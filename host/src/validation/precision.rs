@@ -19,6 +19,7 @@
 use super::stationary::{self, boltzmann, moments, total_variation};
 use crate::exact::exact;
 use crate::model_file::{Built, ModelFile};
+#[cfg(feature = "cli")]
 use crate::report::{line_plot, Report, Scale, Series};
 use crate::sample::{run, Engine, FixedSettings, SampleConfig};
 use anyhow::{bail, Result};
@@ -200,6 +201,7 @@ pub fn rows(settings: &[Setting]) -> Vec<Vec<String>> {
 pub const HEADER: [&str; 9] =
     ["format", "r", "(a) TV", "(a) max|dm|", "(b) TV", "(b) max|dm|", "(c) SE", "(a)+(b) max|dm|", "saturated"];
 
+#[cfg(feature = "cli")]
 /// The plot and the report section; returns the verdict for `tolerance` and the plot.
 pub fn build_report(
     settings: &[Setting],

@@ -7,10 +7,13 @@
 //! `max(rows, cols) · σ_max · ε` (numpy's `matrix_rank` tolerance).
 
 use crate::model_file::ModelFile;
+#[cfg(feature = "cli")]
 use crate::report::{line_plot, print_table, Output, Report, Scale, Series};
+#[cfg(feature = "cli")]
 use anyhow::Result;
 use nalgebra::DMatrix;
 use serde::Serialize;
+#[cfg(feature = "cli")]
 use std::path::PathBuf;
 
 /// The spectrum of one inter-partition block.
@@ -96,6 +99,7 @@ pub fn block_singular_values(model: &ModelFile) -> Vec<BlockSpectrum> {
         .collect()
 }
 
+#[cfg(feature = "cli")]
 /// `calo4p svd`: singular values of each inter-partition weight block.
 #[derive(clap::Args, Debug)]
 pub struct SvdArgs {
@@ -136,6 +140,7 @@ pub fn rows(model: &ModelFile, spectra: &[BlockSpectrum]) -> Vec<Vec<String>> {
         .collect()
 }
 
+#[cfg(feature = "cli")]
 #[derive(Serialize)]
 struct BlockOut<'a> {
     #[serde(flatten)]
@@ -145,6 +150,7 @@ struct BlockOut<'a> {
     frobenius: f64,
 }
 
+#[cfg(feature = "cli")]
 /// The plot: singular values of each block against their index, log scale.
 pub fn plot(spectra: &[BlockSpectrum]) -> Result<String> {
     let names: Vec<String> = spectra.iter().map(|s| format!("block {}-{}", s.p, s.q)).collect();
@@ -159,6 +165,7 @@ pub fn plot(spectra: &[BlockSpectrum]) -> Result<String> {
     line_plot("singular values of the weight blocks", "index k", "σ_k", &series, Scale::Log)
 }
 
+#[cfg(feature = "cli")]
 /// Run `calo4p svd`.
 pub fn run_svd(args: SvdArgs) -> Result<()> {
     crate::atomic::refuse_clobber(&[Some(&args.model)], &[args.output.plot.as_ref()])?;
@@ -248,6 +255,7 @@ mod tests {
         let table = rows(&m, &s);
         assert_eq!(table[0][2], "2");
         assert_eq!(table[2][5], "-");
+        #[cfg(feature = "cli")]
         assert!(plot(&s).unwrap().contains("<svg"));
     }
 }
