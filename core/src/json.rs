@@ -101,12 +101,12 @@ pub enum ParseError {
         /// Its length.
         found: usize,
     },
-    /// A partition label of 8 or more.
+    /// A partition label that is not an integer from 0 to 7.
     Partition {
         /// Unit.
         index: usize,
-        /// Its label.
-        value: u8,
+        /// Its label as written.
+        value: f64,
     },
     /// Units not ordered by partition.
     Unsorted {
@@ -136,11 +136,17 @@ impl fmt::Display for ParseError {
             Self::Syntax { error, field, index } => {
                 f.write_str("invalid JSON")?;
                 match (field, index) {
+                    // The separator after an element is read with the next index set: the
+                    // element before it is where the text went wrong (`[1.5]` as a label).
+                    (Some(field), Some(i)) if i > 0 && error == serde_json_core::de::Error::ExpectedListCommaOrEnd => {
+                        write!(f, " after `{field}[{}]`", i - 1)?
+                    }
                     (Some(field), Some(i)) => write!(f, " in `{field}[{i}]`")?,
                     (Some(field), None) => write!(f, " in `{field}`")?,
                     _ => {}
                 }
-                write!(f, ": {error}")
+                write!(f, ": ")?;
+                describe(error, f)
             }
             Self::NonFinite { field, index } => write!(f, "`{field}[{index}]` is NaN or infinite"),
             Self::Missing(field) => write!(f, "required field `{field}` is missing"),
@@ -151,7 +157,7 @@ impl fmt::Display for ParseError {
                 write!(f, "`{field}` has {found} entries but `partition` has {expected}")
             }
             Self::Partition { index, value } => {
-                write!(f, "`partition[{index}]` = {value}: labels must be below {MAX_PARTITIONS}")
+                write!(f, "`partition[{index}]` = {value}: labels are integers from 0 to {}", MAX_PARTITIONS - 1)
             }
             Self::Unsorted { index } => {
                 write!(f, "`partition[{index}]` is lower than the unit before it: units must be ordered by partition")
@@ -162,6 +168,32 @@ impl fmt::Display for ParseError {
             }
         }
     }
+}
+
+/// serde-json-core's error in our words (its own texts have typos, "ora").
+fn describe(error: serde_json_core::de::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use serde_json_core::de::Error as E;
+    f.write_str(match error {
+        E::EofWhileParsingList => "the file ends inside an array",
+        E::EofWhileParsingObject => "the file ends inside an object",
+        E::EofWhileParsingString => "the file ends inside a string",
+        E::EofWhileParsingNumber => "the file ends inside a number",
+        E::EofWhileParsingValue => "the file ends where a value should be",
+        E::ExpectedColon => "expected `:`",
+        E::ExpectedListCommaOrEnd => "expected `,` or `]`",
+        E::ExpectedObjectCommaOrEnd => "expected `,` or `}`",
+        E::ExpectedSomeIdent => "expected `true`, `false` or `null`",
+        E::ExpectedSomeValue => "expected a value",
+        E::InvalidNumber => "not a number of the expected kind",
+        E::InvalidType => "a value of the wrong type",
+        E::InvalidUnicodeCodePoint => "an invalid Unicode code point",
+        E::InvalidEscapeSequence => "an invalid escape sequence",
+        E::EscapedStringIsTooLong => "a string too long to unescape",
+        E::KeyMustBeAString => "an object key that is not a string",
+        E::TrailingCharacters => "more text after the end of the model",
+        E::TrailingComma => "a comma after the last element",
+        other => return write!(f, "{other}"),
+    })
 }
 
 impl core::error::Error for ParseError {}
@@ -195,10 +227,11 @@ trait Element: Sized + Copy {
 }
 
 impl Element for u8 {
-    type Read = u8;
-    fn convert(v: u8, _: &'static str, index: usize) -> Result<Self, ParseError> {
-        if (v as usize) < MAX_PARTITIONS {
-            Ok(v)
+    // Read as a number of any kind, so that `1.5` or `-1` is named as the label it is.
+    type Read = f64;
+    fn convert(v: f64, _: &'static str, index: usize) -> Result<Self, ParseError> {
+        if v >= 0.0 && v < MAX_PARTITIONS as f64 && v == libm::floor(v) {
+            Ok(v as u8)
         } else {
             Err(ParseError::Partition { index, value: v })
         }
@@ -410,6 +443,32 @@ pub fn parse_model(json: &[u8], mut buf: ModelBuffers<'_>) -> Result<ParsedModel
 mod tests {
     use super::*;
 
+    /// A message formatted without alloc.
+    struct Text {
+        buf: [u8; 160],
+        len: usize,
+    }
+
+    impl Text {
+        fn of(e: &impl fmt::Display) -> Text {
+            let mut t = Text { buf: [0; 160], len: 0 };
+            fmt::write(&mut t, format_args!("{e}")).unwrap();
+            t
+        }
+        fn as_str(&self) -> &str {
+            core::str::from_utf8(&self.buf[..self.len]).unwrap()
+        }
+    }
+
+    impl fmt::Write for Text {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len + s.len();
+            self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
     fn parse(json: &str) -> Result<(ParsedModel, [f64; 4], [Edge; 4]), ParseError> {
         let (mut p, mut b, mut q, mut e) = ([0u8; 4], [0.0; 4], [0u32; 4], [Edge::default(); 4]);
         let buf = ModelBuffers { partition: &mut p, bias: &mut b, qubits: &mut q, edges: &mut e };
@@ -452,8 +511,21 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"partition": [0, 9], "bias": [1, 1], "edges": []}"#).err(),
-            Some(ParseError::Partition { index: 1, value: 9 })
+            Some(ParseError::Partition { index: 1, value: 9.0 })
         );
+        // A label that is not an integer is named where it stands (it used to be reported at
+        // the next index, as a missing comma).
+        assert_eq!(
+            parse(r#"{"partition": [1.5, 1], "bias": [1, 1], "edges": []}"#).err(),
+            Some(ParseError::Partition { index: 0, value: 1.5 })
+        );
+        assert_eq!(
+            parse(r#"{"partition": [0, -1], "bias": [1, 1], "edges": []}"#).err(),
+            Some(ParseError::Partition { index: 1, value: -1.0 })
+        );
+        // A stray character after an element names that element, in words without typos.
+        let e = parse(r#"{"partition": [0, 1], "bias": [1 x, 1], "edges": []}"#).unwrap_err();
+        assert_eq!(Text::of(&e).as_str(), "invalid JSON after `bias[0]`: expected `,` or `]`");
         assert!(matches!(
             parse(r#"{"partition": [0, 1], "bias": [1, 1"#).err(),
             Some(ParseError::Syntax { field: Some("bias"), .. })

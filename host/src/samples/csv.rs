@@ -51,6 +51,8 @@ pub fn parse_csv(text: &str, model: &ModelFile, mode: LabelMode) -> Result<Impor
 
 /// Parse CSV text, the header's labels first translated through `map`.
 pub fn parse_csv_with(text: &str, model: &ModelFile, mode: LabelMode, map: Option<&LabelMap>) -> Result<Imported> {
+    // A byte-order mark (Excel writes one) is not part of the first label.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().context("the file is empty: expected a header of variable labels")?;
     let header: Vec<String> = cells(header).into_iter().map(|c| c.trim().to_owned()).collect();
@@ -119,4 +121,28 @@ pub fn parse_csv_with(text: &str, model: &ModelFile, mode: LabelMode, map: Optio
     let (table, mapping, evidence) = resolve(table, readings, model, "header")?;
     let counts = count_col.map(|_| "num_occurrences".to_owned());
     Ok(Imported { table, vartype: vartype.name(), mapping, evidence, counts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calo4p_core::json::Edge;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_label() {
+        let model = ModelFile {
+            partition: vec![0, 1],
+            bias: vec![0.5, -0.5],
+            edges: vec![Edge { i: 0, j: 1, w: 1.0 }],
+            qubits: None,
+            zephyr: None,
+            description: String::new(),
+        };
+        let plain = parse_csv_with("0,1\n1,0\n0,1\n", &model, LabelMode::Unit, None).unwrap();
+        let marked = parse_csv_with("\u{feff}0,1\n1,0\n0,1\n", &model, LabelMode::Unit, None).unwrap();
+        assert_eq!(marked.table, plain.table);
+        let mut row = [0u8; 2];
+        marked.table.row(0, &mut row);
+        assert_eq!(row, [1, 0]);
+    }
 }
