@@ -145,6 +145,15 @@ fn geometry_mismatch_and_bad_arguments_are_errors() {
         data(&["evaluate", "--reference", f, "--generated", f, "--geometry", "ds1-photons"]).unwrap_err()
     );
     assert!(e.contains("pions.h5") && e.contains("'showers'"), "{e}");
+    // One shower is no distribution: the file is named.
+    let one = scratch("one.h5");
+    let o = one.to_str().unwrap();
+    data(&["synth", "--geometry", "ds1-pions", "--n", "1", "--out", o, "--quiet"]).unwrap();
+    let e = format!(
+        "{:#}",
+        data(&["evaluate", "--reference", f, "--generated", o, "--geometry", "ds1-pions", "--quiet"]).unwrap_err()
+    );
+    assert!(e.contains("--generated") && e.contains("one.h5: holds 1 shower(s)"), "{e}");
     assert!(data(&["synth", "--geometry", "ds9", "--n", "1", "--out", f]).is_err());
     assert!(data(&["synth", "--geometry", "ds2", "--n", "0", "--out", f]).is_err());
     // A synth into a directory that does not exist fails without leaving anything.

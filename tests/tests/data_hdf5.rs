@@ -111,6 +111,10 @@ fn error_of(path: &Path) -> String {
 fn bad_files_are_refused_with_file_dataset_and_row() {
     let e = error_of(&fixture("bad_missing_showers.h5"));
     assert!(e.contains("bad_missing_showers.h5") && e.contains("'showers'"), "{e}");
+    // A soft link is named as what it may be, not as an offset overflow.
+    let e = error_of(&fixture("bad_soft_link_showers.h5"));
+    assert!(e.contains("bad_soft_link_showers.h5: 'showers' is not a dataset stored in this file"), "{e}");
+    assert!(e.contains("soft or external link") && !e.contains("overflow"), "{e}");
 
     let e = error_of(&fixture("bad_row_mismatch.h5"));
     assert!(e.contains("bad_row_mismatch.h5") && e.contains("10 rows") && e.contains("has 9"), "{e}");

@@ -249,9 +249,21 @@ impl ShowerReader {
 }
 
 fn open_dataset(file: &File, path: &Path, name: &str) -> Result<(hdf5_pure::Dataset, DatasetInfo)> {
-    let ds = file
-        .dataset(name)
-        .map_err(|e| anyhow!("{}: dataset '{name}' is missing or unreadable: {e}", path.display()))?;
+    let ds = file.dataset(name).map_err(|e| {
+        let text = e.to_string();
+        // A soft link in an old-style group is an entry with the undefined address (all ones)
+        // and the link text aside; hdf5-pure follows the address and overflows. Said as what
+        // it is: calo4p reads datasets stored under the challenge's names, not links.
+        if text.contains(&u64::MAX.to_string()) {
+            anyhow!(
+                "{}: '{name}' is not a dataset stored in this file (its entry has no object address: a soft or \
+                 external link?); calo4p does not follow links, store the data under '{name}'",
+                path.display()
+            )
+        } else {
+            anyhow!("{}: dataset '{name}' is missing or unreadable: {text}", path.display())
+        }
+    })?;
     let shape = ds.shape().map_err(|e| anyhow!("{}: dataset '{name}': shape: {e}", path.display()))?;
     if shape.is_empty() {
         bail!("{}: dataset '{name}' is a scalar", path.display());

@@ -597,6 +597,16 @@ fn run_evaluate(a: EvaluateArgs) -> Result<()> {
     let geometry = a.geometry.geometry();
     let reference = ShowerSummary::of_file_with(&a.reference, &geometry, !a.quiet)?;
     let generated = ShowerSummary::of_file_with(&a.generated, &geometry, !a.quiet)?;
+    for (flag, path, summary) in [("--reference", &a.reference, &reference), ("--generated", &a.generated, &generated)]
+    {
+        if summary.features.n < 2 {
+            bail!(
+                "{flag} {}: holds {} shower(s); evaluate compares distributions and needs at least two in each file",
+                path.display(),
+                summary.features.n
+            );
+        }
+    }
     let (fpd_options, kpd_options, notes) = batch_options(&a, reference.features.n.min(generated.features.n));
     for note in &notes {
         eprintln!("note: {note}");
