@@ -69,6 +69,28 @@ pub trait Arithmetic {
     }
     /// The field whose exact integer value is `x` (used with [`Arithmetic::lane_weight`]).
     fn lane_field(&self, x: i16) -> Self::Field;
+    /// For the *ordered* gather kernel ([`crate::gibbs`]), which adds every field's terms in
+    /// the reference kernel's order (so rounding is unchanged): the field scratch as 32-bit
+    /// words, to hold its plan, for an arithmetic whose weights fit one word
+    /// ([`Arithmetic::weight_word`]; f32). `None` (the default) keeps the scatter kernel.
+    #[inline(always)]
+    fn ordered_plan_words<'f>(&self, fields: &'f mut [Self::Field]) -> Option<&'f mut [i32]> {
+        let _ = fields;
+        None
+    }
+    /// A stored weight as one plan word (its bits), for [`Arithmetic::ordered_plan_words`].
+    #[inline(always)]
+    fn weight_word(&self, w: Self::Weight) -> Option<i32> {
+        let _ = w;
+        None
+    }
+    /// [`Arithmetic::add_if`] with the weight whose [`Arithmetic::weight_word`] is `x`. Only
+    /// called where `ordered_plan_words` is `Some`; the default returns `field`.
+    #[inline(always)]
+    fn add_word_if(&self, field: Self::Field, x: i32, on: u8) -> Self::Field {
+        let _ = (x, on);
+        field
+    }
 }
 
 /// A floating-point scalar usable by [`Float`].
@@ -94,6 +116,12 @@ pub trait Real:
     fn uniform(u: u32) -> Self;
     /// 0.0 or 1.0 from a bit.
     fn of_bit(b: u8) -> Self;
+    /// Values of this type as 32-bit words, where one value is one word (f32), else `None`.
+    fn words(values: &mut [Self]) -> Option<&mut [i32]>;
+    /// The value's bits as one word, where it has 32 (f32), else `None`.
+    fn to_word(self) -> Option<i32>;
+    /// The value whose [`Real::to_word`] is `x` (f64: not used; 0).
+    fn of_word(x: i32) -> Self;
 }
 
 impl Real for f32 {
@@ -120,6 +148,18 @@ impl Real for f32 {
     fn of_bit(b: u8) -> Self {
         b as f32
     }
+    #[inline(always)]
+    fn words(values: &mut [Self]) -> Option<&mut [i32]> {
+        Some(pulp::bytemuck::cast_slice_mut(values))
+    }
+    #[inline(always)]
+    fn to_word(self) -> Option<i32> {
+        Some(self.to_bits() as i32)
+    }
+    #[inline(always)]
+    fn of_word(x: i32) -> Self {
+        f32::from_bits(x as u32)
+    }
 }
 
 impl Real for f64 {
@@ -141,6 +181,17 @@ impl Real for f64 {
     #[inline(always)]
     fn of_bit(b: u8) -> Self {
         b as f64
+    }
+    fn words(values: &mut [Self]) -> Option<&mut [i32]> {
+        let _ = values;
+        None
+    }
+    fn to_word(self) -> Option<i32> {
+        None
+    }
+    fn of_word(x: i32) -> Self {
+        let _ = x;
+        0.0
     }
 }
 
@@ -253,6 +304,21 @@ impl<T: Real> Arithmetic for Float<T> {
 
     fn lane_field(&self, x: i16) -> T {
         T::of(x as f64)
+    }
+
+    #[inline(always)]
+    fn ordered_plan_words<'f>(&self, fields: &'f mut [T]) -> Option<&'f mut [i32]> {
+        T::words(fields)
+    }
+
+    #[inline(always)]
+    fn weight_word(&self, w: T) -> Option<i32> {
+        w.to_word()
+    }
+
+    #[inline(always)]
+    fn add_word_if(&self, field: T, x: i32, on: u8) -> T {
+        self.add_if(field, T::of_word(x), on)
     }
 }
 

@@ -20,9 +20,14 @@
 //! the partition regrouped by unit) instead of fields. The gather kernel runs for integer
 //! arithmetic ([`Arithmetic::plan_words`]) from 64 chains on, when the plan fits the scratch
 //! and every unit's |bias| + Σ|W| fits i16, so that its sums are exact in any order; both
-//! kernels give the same states and saturations (tested below). Floats always scatter, so
-//! their rounding is as it was. Bare-metal builds (`target_os = "none"`) leave the gather
-//! kernel and the register-held rows out, for flash.
+//! kernels give the same states and saturations (tested below). f32
+//! ([`Arithmetic::ordered_plan_words`]) has an *ordered* gather kernel from 64 chains on: its
+//! plan (f32 weights as their bits) lives in the f32 scratch, and each field, in f32 lanes
+//! held in registers (four independent vectors per 64 chains), receives its terms in the
+//! reference kernel's order (bias; blocks (q, p), q < p, by q, then row; blocks (p, q) by q,
+//! in stored order), which is also the scatter kernel's: the same rounding, the same states
+//! (tested below). f64 and dense blocks always scatter. Bare-metal builds
+//! (`target_os = "none"`) leave the gather kernels and the register-held rows out, for flash.
 //!
 //! **Draw order.** [`Draws`] maps random streams to updates. By default ([`Draws::PerChain`])
 //! chain `c` owns `rngs[c]` and draws once per unclamped unit, in unit order. So a chain's
@@ -54,6 +59,10 @@ const GATHER_MIN_CHAINS: usize = 64;
 /// Bare-metal devices (the firmware's Cortex-M4 and RV32) run a few chains, below
 /// [`GATHER_MIN_CHAINS`], in 16 KiB of flash: the gather kernel (8 KiB there) is left out.
 const GATHER: bool = !cfg!(target_os = "none");
+/// Chains whose f32 fields the ordered (float) gather kernel holds in registers at once.
+const FLOAT_GATHER_CHUNK: usize = 64;
+/// Fewest chains for the ordered gather kernel (below, its plan costs more than it saves).
+const FLOAT_GATHER_MIN_CHAINS: usize = 64;
 
 /// The instruction set a sweep is compiled for, chosen at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -495,7 +504,10 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     /// model as they are. `None` when the scratch is too small, a block is dense, a weight
     /// does not fit i16, or some unit's |bias| + Σ|W| exceeds `i16::MAX`: only then may i16
     /// partial sums overflow, in any order, so the gather kernel's sums are exact whenever it
-    /// runs. Built again every sweep (about 20 instructions per column entry), so that the
+    /// runs. With `ordered` (floats, [`BlockGibbs::gather_ordered`]) the weight word is the
+    /// weight's bits ([`Arithmetic::weight_word`]) and there is no bound; each unit's entries
+    /// keep the model's order (by q, then row), the order in which the reference kernel adds
+    /// them. Built again every sweep (about 20 instructions per column entry), so that the
     /// sampler needs no storage of its own.
     fn plan<'w, A: Arithmetic<Weight = W>>(
         &self,
@@ -503,8 +515,14 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         arith: &A,
         c: usize,
         words: &'w mut [i32],
+        ordered: bool,
     ) -> Option<&'w [i32]> {
         let m = &self.model;
+        // Exact (integer) plans hold i16 weights; ordered (float) plans a weight's own bits.
+        let word = |w: W| match ordered {
+            false => arith.lane_weight(w).map(i32::from),
+            true => arith.weight_word(w),
+        };
         let range = m.range(p);
         let size = range.len();
         let mut total = 0usize;
@@ -522,7 +540,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         let (heads, entries) = words.split_at_mut(size + 1);
         heads.fill(0);
         let mut max_w = 0;
-        for q in p + 1..m.num_partitions() {
+        for q in (p + 1..m.num_partitions()).filter(|_| !ordered) {
             if let Some(Block::Sparse(b)) = m.block(p, q) {
                 for &w in b.weight {
                     max_w = max_w.max((arith.lane_weight(w)? as i32).abs());
@@ -546,8 +564,8 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             for (r, span) in b.row_ptr.windows(2).enumerate() {
                 let span = span[0] as usize..span[1] as usize;
                 for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
-                    let w = arith.lane_weight(w)? as i32;
-                    max_w = max_w.max(w.abs());
+                    let w = word(w)?;
+                    max_w = max_w.max(w.saturating_abs());
                     let target = col as usize;
                     pairs[heads[target] as usize] = [((q_start + r) * c) as i32, w];
                     heads[target] += 1;
@@ -559,6 +577,10 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             heads[li] = heads[li - 1];
         }
         heads[0] = 0;
+        if ordered {
+            // Float sums are not exact: no bound, the order alone keeps them as they were.
+            return Some(&words[..size + 1 + 2 * total]);
+        }
         let row_degree = |li: usize| {
             (p + 1..m.num_partitions())
                 .filter_map(|q| match m.block(p, q) {
@@ -656,6 +678,75 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         }
     }
 
+    /// [`BlockGibbs::gather`] for floats (`CH` = 64, 16 or 1): each unit's fields for chains
+    /// `s..s + CH` summed in field lanes held in registers in the reference kernel's order
+    /// (bias, the `plan`'s column entries: blocks (q, p) by q, then row; then the rows of
+    /// blocks (p, q) by q, in stored order), so every sum rounds as the scatter kernel's
+    /// does: the same states. 64 chains are summed as four arrays of 16 lanes, which LLVM
+    /// keeps in registers as four independent add chains (one 64-lane array stays in memory,
+    /// one 16-lane array is one latency-bound chain: both slower than the scatter kernel).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn gather_ordered<A, S, const CH: usize>(
+        &self,
+        p: usize,
+        arith: &mut A,
+        z: &mut [u8],
+        c: usize,
+        s: usize,
+        rngs: &mut S,
+        plan: &[i32],
+    ) where
+        A: Arithmetic<Weight = W>,
+        S: Streams + ?Sized,
+    {
+        let m = &self.model;
+        let range = m.range(p);
+        let size = range.len();
+        let (heads, entries) = plan.split_at(size + 1);
+        let mut rows = [None; MAX_PARTITIONS];
+        let mut blocks = 0;
+        for q in p + 1..m.num_partitions() {
+            if let Some(Block::Sparse(b)) = m.block(p, q) {
+                rows[blocks] = Some((m.range(q).start * c, b));
+                blocks += 1;
+            }
+        }
+        let rows = &rows[..blocks];
+        let mut u = [0u32; CH];
+        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
+            let i = range.start + li;
+            if self.clamp.is_some_and(|k| k.is_clamped(i)) {
+                continue;
+            }
+            let zs = z.get(s..).unwrap_or_default();
+            let columns = &entries[2 * heads[li] as usize..2 * heads[li + 1] as usize];
+            let mut acc = [arith.start(b); CH];
+            // Four registers of lanes at a time, as four arrays (each promoted to registers;
+            // four independent add chains), the plan read once per 64 chains.
+            if CH.is_multiple_of(64) {
+                for (k, lanes) in acc.chunks_exact_mut(64).enumerate() {
+                    let f = sum_lanes_x4::<A, W, 16>(arith, b, zs, k * 64, columns, rows, li, c);
+                    for (dst, f) in lanes.chunks_exact_mut(16).zip(&f) {
+                        dst.copy_from_slice(f);
+                    }
+                }
+            } else if CH.is_multiple_of(16) {
+                for (k, lanes) in acc.chunks_exact_mut(16).enumerate() {
+                    lanes.copy_from_slice(&sum_lanes::<A, W, 16>(arith, b, zs, k * 16, columns, rows, li, c));
+                }
+            } else {
+                for (k, lanes) in acc.chunks_exact_mut(1).enumerate() {
+                    lanes.copy_from_slice(&sum_lanes::<A, W, 1>(arith, b, zs, k, columns, rows, li, c));
+                }
+            }
+            rngs.draw_row(self.draws.lane(li, size) * c + s, &mut u);
+            if let Some(zi) = z.get_mut(i * c + s..i * c + s + CH) {
+                arith.decide_row(&acc, zi, &u);
+            }
+        }
+    }
+
     #[inline(always)]
     fn update_partition<A, S>(
         &self,
@@ -674,7 +765,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         // against 422 M updates per CPU-second; the 64-lane gather keeps its lanes in memory).
         let min = if self.isa == Isa::Avx512 { GATHER_CHUNK } else { GATHER_MIN_CHAINS };
         if GATHER && c >= min {
-            if let Some(plan) = arith.plan_words(fields).and_then(|words| self.plan(p, arith, c, words)) {
+            if let Some(plan) = arith.plan_words(fields).and_then(|words| self.plan(p, arith, c, words, false)) {
                 let z = &mut *chains.state;
                 return self.isa.run(
                     #[inline(always)]
@@ -694,6 +785,30 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
                         }
                         while s < c {
                             self.gather::<A, S, 1>(p, arith, z, c, s, rngs, plan);
+                            s += 1;
+                        }
+                    },
+                );
+            }
+        }
+        if GATHER && c >= FLOAT_GATHER_MIN_CHAINS {
+            let plan = arith.ordered_plan_words(fields).and_then(|words| self.plan(p, arith, c, words, true));
+            if let Some(plan) = plan {
+                let z = &mut *chains.state;
+                return self.isa.run(
+                    #[inline(always)]
+                    || {
+                        let mut s = 0;
+                        while s + FLOAT_GATHER_CHUNK <= c {
+                            self.gather_ordered::<A, S, FLOAT_GATHER_CHUNK>(p, arith, z, c, s, rngs, plan);
+                            s += FLOAT_GATHER_CHUNK;
+                        }
+                        while s + 16 <= c {
+                            self.gather_ordered::<A, S, 16>(p, arith, z, c, s, rngs, plan);
+                            s += 16;
+                        }
+                        while s < c {
+                            self.gather_ordered::<A, S, 1>(p, arith, z, c, s, rngs, plan);
                             s += 1;
                         }
                     },
@@ -745,6 +860,95 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             }
         }
     }
+}
+
+/// One unit's fields for chains `k..k + L` of a gather chunk (states `zs` from its first
+/// chain) in the reference order: the bias, the plan's column entries, then the row blocks'
+/// entries (see [`BlockGibbs::gather_ordered`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sum_lanes<A, W, const L: usize>(
+    arith: &A,
+    bias: W,
+    zs: &[u8],
+    k: usize,
+    columns: &[i32],
+    rows: &[Option<(usize, crate::model::Sparse<'_, W>)>],
+    li: usize,
+    c: usize,
+) -> [A::Field; L]
+where
+    A: Arithmetic<Weight = W>,
+    W: Copy,
+{
+    let mut f = [arith.start(bias); L];
+    for e in columns.chunks_exact(2) {
+        let j = e[0] as u32 as usize + k;
+        if let Some(src) = zs.get(j..j.wrapping_add(L)) {
+            for (f, &on) in f.iter_mut().zip(src) {
+                *f = arith.add_word_if(*f, e[1], on);
+            }
+        }
+    }
+    for &(base, b) in rows.iter().flatten() {
+        let span = b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize;
+        for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
+            let j = base + col as usize * c + k;
+            if let Some(src) = zs.get(j..j.wrapping_add(L)) {
+                for (f, &on) in f.iter_mut().zip(src) {
+                    *f = arith.add_if(*f, w, on);
+                }
+            }
+        }
+    }
+    f
+}
+
+/// [`sum_lanes`] for chains `k..k + 4 L` as four arrays of `L` lanes.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sum_lanes_x4<A, W, const L: usize>(
+    arith: &A,
+    bias: W,
+    zs: &[u8],
+    k: usize,
+    columns: &[i32],
+    rows: &[Option<(usize, crate::model::Sparse<'_, W>)>],
+    li: usize,
+    c: usize,
+) -> [[A::Field; L]; 4]
+where
+    A: Arithmetic<Weight = W>,
+    W: Copy,
+{
+    let start = arith.start(bias);
+    let (mut f0, mut f1, mut f2, mut f3) = ([start; L], [start; L], [start; L], [start; L]);
+    for e in columns.chunks_exact(2) {
+        let j = e[0] as u32 as usize + k;
+        if let Some(src) = zs.get(j..j.wrapping_add(4 * L)) {
+            for t in 0..L {
+                f0[t] = arith.add_word_if(f0[t], e[1], src[t]);
+                f1[t] = arith.add_word_if(f1[t], e[1], src[L + t]);
+                f2[t] = arith.add_word_if(f2[t], e[1], src[2 * L + t]);
+                f3[t] = arith.add_word_if(f3[t], e[1], src[3 * L + t]);
+            }
+        }
+    }
+    for &(base, b) in rows.iter().flatten() {
+        let span = b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize;
+        for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
+            let j = base + col as usize * c + k;
+            if let Some(src) = zs.get(j..j.wrapping_add(4 * L)) {
+                for t in 0..L {
+                    f0[t] = arith.add_if(f0[t], w, src[t]);
+                    f1[t] = arith.add_if(f1[t], w, src[L + t]);
+                    f2[t] = arith.add_if(f2[t], w, src[2 * L + t]);
+                    f3[t] = arith.add_if(f3[t], w, src[3 * L + t]);
+                }
+            }
+        }
+    }
+    [f0, f1, f2, f3]
 }
 
 /// `acc[target] += w * z[source]`, rows of `c` chains.
@@ -959,6 +1163,42 @@ mod tests {
         assert_eq!(err, Err(SampleError::NoLanes));
     }
 
+    /// f32 arithmetic (sums, plan hooks) whose decision is the last bit of the field's value
+    /// (mixed with the draw): states then show any difference in how a field was rounded.
+    struct FieldBits(Float<f32>);
+
+    impl Arithmetic for FieldBits {
+        type Weight = f32;
+        type Field = f32;
+        fn start(&self, bias: f32) -> f32 {
+            self.0.start(bias)
+        }
+        fn add_if(&self, field: f32, w: f32, on: u8) -> f32 {
+            self.0.add_if(field, w, on)
+        }
+        fn decide(&mut self, field: f32, _: u8, u: u32) -> u8 {
+            ((field.to_bits() ^ (u >> 31)) & 1) as u8
+        }
+        fn p_one(&self, _: f32, _: u8) -> f64 {
+            0.5
+        }
+        fn set_beta(&mut self, beta: f64) -> Result<(), crate::sigmoid::LutError> {
+            self.0.set_beta(beta)
+        }
+        fn lane_field(&self, x: i16) -> f32 {
+            self.0.lane_field(x)
+        }
+        fn ordered_plan_words<'f>(&self, fields: &'f mut [f32]) -> Option<&'f mut [i32]> {
+            self.0.ordered_plan_words(fields)
+        }
+        fn weight_word(&self, w: f32) -> Option<i32> {
+            self.0.weight_word(w)
+        }
+        fn add_word_if(&self, field: f32, x: i32, on: u8) -> f32 {
+            self.0.add_word_if(field, x, on)
+        }
+    }
+
     /// The scalar reference kernel, written as plainly as possible: fields from the edge list
     /// per chain, then `decide` chain by chain with one `next_u32` each.
     fn reference_sweep<A: Arithmetic, R: RngCore>(
@@ -1071,7 +1311,7 @@ mod tests {
                     let sampler = BlockGibbs::new(model).with_draws(draws);
                     // From 64 chains on, the gather kernel runs (its plan fits the scratch).
                     let mut words = std::vec![0i32; sampler.scratch_len(c)];
-                    let gathers = (0..sizes.len()).all(|p| sampler.plan(p, &arith, c, &mut words).is_some());
+                    let gathers = (0..sizes.len()).all(|p| sampler.plan(p, &arith, c, &mut words, false).is_some());
                     assert_eq!(gathers, c >= GATHER_MIN_CHAINS, "{c}");
                     let sampler = match clamp {
                         Some(k) => sampler.with_clamp(k),
@@ -1108,8 +1348,10 @@ mod tests {
                     // xoshiro banks and floats: every path equals the portable one.
                     let mut xs = std::vec![Xoshiro128PlusPlus::from_u64(0); streams];
                     Xoshiro128PlusPlus::chain_streams(9, 0, &mut xs);
-                    let fbias: std::vec::Vec<f32> = bias.iter().map(|&b| b as f32 / 256.0).collect();
-                    let fedges = edges.iter().map(|&(i, j, w)| (i, j, w as f32 / 256.0));
+                    // Over 251, not 256: with dyadic values every f32 sum here would be exact,
+                    // in any order; these round, so a term out of order changes some state.
+                    let fbias: std::vec::Vec<f32> = bias.iter().map(|&b| b as f32 / 251.0).collect();
+                    let fedges = edges.iter().map(|&(i, j, w)| (i, j, w as f32 / 251.0));
                     let mut rp = std::vec![0u32; Model::<f32>::row_ptr_len(&sizes)];
                     let (mut col, mut w) = (std::vec![0u16; edges.len()], std::vec![0f32; edges.len()]);
                     let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
@@ -1148,6 +1390,25 @@ mod tests {
                         reference_sweep(&fmodel, None, draws, &mut af, &mut want, c, &mut x);
                     }
                     assert_eq!(float_out[0], want, "f32 {rule:?} {draws:?} {c}");
+                    // Decisions rarely see a 1-ulp difference of a field; `FieldBits` decides
+                    // by the field's last bit, so every sum must round as the reference's.
+                    let mut want = start.clone();
+                    let mut af = FieldBits(Float::<f32>::new(0.7, rule).unwrap());
+                    let mut x = xs.clone();
+                    for _ in 0..2 {
+                        reference_sweep(&fmodel, None, draws, &mut af, &mut want, c, &mut x);
+                    }
+                    for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+                        let mut got = start.clone();
+                        let mut chains = Chains::new(&mut got, n, c).unwrap();
+                        let s = BlockGibbs::new(fmodel).with_draws(draws).with_isa(isa).unwrap();
+                        let mut fields = std::vec![0f32; s.scratch_len(c)];
+                        let mut x = xs.clone();
+                        for _ in 0..2 {
+                            s.sweep(&mut af, &mut chains, &mut x, &mut fields).unwrap();
+                        }
+                        assert_eq!(got, want, "f32 field bits {rule:?} {draws:?} {c} {isa:?}");
+                    }
                 }
             }
         }
@@ -1171,9 +1432,9 @@ mod tests {
             let sampler = BlockGibbs::new(model);
             let c = 64;
             let mut words = std::vec![0i32; sampler.scratch_len(c)];
-            assert_eq!(sampler.plan(0, &arith, c, &mut words).is_some(), fits, "{w}");
-            assert!(sampler.plan(1, &arith, c, &mut words).is_some());
-            assert!(sampler.plan(1, &arith, c, &mut words[..9]).is_none(), "scratch too small");
+            assert_eq!(sampler.plan(0, &arith, c, &mut words, false).is_some(), fits, "{w}");
+            assert!(sampler.plan(1, &arith, c, &mut words, false).is_some());
+            assert!(sampler.plan(1, &arith, c, &mut words[..9], false).is_none(), "scratch too small");
             let mut a = Fixed::<i16>::new(QFormat::Q8_8, spec, Rule::HeatBath, 0.01, &mut table).unwrap();
             let mut rngs = std::vec![crate::rng::Pcg32::new(0, 0); c];
             crate::rng::chain_streams(3, 0, &mut rngs);
