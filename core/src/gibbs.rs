@@ -64,6 +64,10 @@ const FLOAT_GATHER_CHUNK: usize = 64;
 /// Fewest chains for the ordered gather kernel (below, its plan costs more than it saves).
 const FLOAT_GATHER_MIN_CHAINS: usize = 64;
 
+/// A sparse block (p, q), q > p, whose rows hold partition p's row entries, with the offset of
+/// partition q's states in the chain-major state (the gather kernels' row neighbours).
+type RowBlock<'a, W> = Option<(usize, crate::model::Sparse<'a, W>)>;
+
 /// The instruction set a sweep is compiled for, chosen at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
@@ -616,6 +620,23 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         Some(&words[..size + 1 + 2 * total])
     }
 
+    /// The sparse blocks (p, q), q > p, in order, each with the offset of partition q's
+    /// states in the chain-major state of `c` chains: where the gather kernels read the
+    /// neighbours stored in `p`'s rows. Returns the blocks and how many there are.
+    #[inline(always)]
+    fn row_blocks(&self, p: usize, c: usize) -> ([RowBlock<'_, W>; MAX_PARTITIONS], usize) {
+        let m = &self.model;
+        let mut rows = [None; MAX_PARTITIONS];
+        let mut blocks = 0;
+        for q in p + 1..m.num_partitions() {
+            if let Some(Block::Sparse(b)) = m.block(p, q) {
+                rows[blocks] = Some((m.range(q).start * c, b));
+                blocks += 1;
+            }
+        }
+        (rows, blocks)
+    }
+
     /// Update partition `p` for chains `s..s + CH`: each unit's fields summed over its
     /// neighbours (rows of the model's blocks, then the `plan`'s column entries) in `CH` i16
     /// lanes (registers), then drawn and decided at once (no other unit of `p` reads them: no
@@ -640,14 +661,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         let range = m.range(p);
         let size = range.len();
         let (heads, entries) = plan.split_at(size + 1);
-        let mut rows = [None; MAX_PARTITIONS];
-        let mut blocks = 0;
-        for q in p + 1..m.num_partitions() {
-            if let Some(Block::Sparse(b)) = m.block(p, q) {
-                rows[blocks] = Some((m.range(q).start * c, b));
-                blocks += 1;
-            }
-        }
+        let (rows, blocks) = self.row_blocks(p, c);
         let rows = &rows[..blocks];
         let mut u = [0u32; CH];
         let mut f = [A::Field::default(); CH];
@@ -704,14 +718,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         let range = m.range(p);
         let size = range.len();
         let (heads, entries) = plan.split_at(size + 1);
-        let mut rows = [None; MAX_PARTITIONS];
-        let mut blocks = 0;
-        for q in p + 1..m.num_partitions() {
-            if let Some(Block::Sparse(b)) = m.block(p, q) {
-                rows[blocks] = Some((m.range(q).start * c, b));
-                blocks += 1;
-            }
-        }
+        let (rows, blocks) = self.row_blocks(p, c);
         let rows = &rows[..blocks];
         let mut u = [0u32; CH];
         for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
@@ -873,7 +880,7 @@ fn sum_lanes<A, W, const L: usize>(
     zs: &[u8],
     k: usize,
     columns: &[i32],
-    rows: &[Option<(usize, crate::model::Sparse<'_, W>)>],
+    rows: &[RowBlock<'_, W>],
     li: usize,
     c: usize,
 ) -> [A::Field; L]
@@ -913,7 +920,7 @@ fn sum_lanes_x4<A, W, const L: usize>(
     zs: &[u8],
     k: usize,
     columns: &[i32],
-    rows: &[Option<(usize, crate::model::Sparse<'_, W>)>],
+    rows: &[RowBlock<'_, W>],
     li: usize,
     c: usize,
 ) -> [[A::Field; L]; 4]
