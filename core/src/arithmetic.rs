@@ -69,6 +69,14 @@ pub trait Arithmetic {
     }
     /// The field whose exact integer value is `x` (used with [`Arithmetic::lane_weight`]).
     fn lane_field(&self, x: i16) -> Self::Field;
+    /// A field's exact integer value, for an arithmetic whose fields are exact integers in
+    /// the units of its raw weights (fixed point; [`crate::gibbs::Tally`]). `None` (the
+    /// default, and floats) when they are not.
+    #[inline(always)]
+    fn exact_field(&self, field: Self::Field) -> Option<i64> {
+        let _ = field;
+        None
+    }
     /// For the *ordered* gather kernel ([`crate::gibbs`]), which adds every field's terms in
     /// the reference kernel's order (so rounding is unchanged): the field scratch as 32-bit
     /// words, to hold its plan, for an arithmetic whose weights fit one word
@@ -536,6 +544,11 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
     #[inline(always)]
     fn lane_field(&self, x: i16) -> W::Acc {
         W::acc_from_i64(x as i64)
+    }
+
+    #[inline(always)]
+    fn exact_field(&self, field: W::Acc) -> Option<i64> {
+        Some(W::acc_i64(field))
     }
 }
 

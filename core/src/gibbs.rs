@@ -68,6 +68,56 @@ const FLOAT_GATHER_MIN_CHAINS: usize = 64;
 /// partition q's states in the chain-major state (the gather kernels' row neighbours).
 type RowBlock<'a, W> = Option<(usize, crate::model::Sparse<'a, W>)>;
 
+/// Per-chain quantities that a sweep keeps current as it changes states, from the exact
+/// integer field of every update ([`BlockGibbs::sweep_with`]). Because no edge joins two
+/// units of one partition, unit i's change is all that E(z) sees of its update:
+/// ΔE = −(z_i' − z_i) h_i, with h_i the field the update used (bias included), so
+/// energies can be carried from sweep to sweep without visiting an edge.
+/// [`crate::stats::Tracker`] keeps energies and counts of ones; `()` keeps nothing.
+pub trait Tally {
+    /// False only for the tally that keeps nothing (the kernels then skip the bookkeeping).
+    const ACTIVE: bool = true;
+    /// Chains the tally holds.
+    fn chains(&self) -> usize;
+    /// One unit of chains `s..s + old.len()` went from `old` to `new` (0/1 each), and
+    /// `fields[k]` is chain `s + k`'s exact field of the unit at the update.
+    fn unit<L: Copy + Into<i64>>(&mut self, s: usize, fields: &[L], old: &[u8], new: &[u8]);
+}
+
+/// The tally that keeps nothing: plain sweeps.
+impl Tally for () {
+    const ACTIVE: bool = false;
+    fn chains(&self) -> usize {
+        0
+    }
+    #[inline(always)]
+    fn unit<L: Copy + Into<i64>>(&mut self, _: usize, _: &[L], _: &[u8], _: &[u8]) {}
+}
+
+/// Gather plans of every partition, built once ([`BlockGibbs::plans`]) in caller storage for
+/// [`BlockGibbs::sweep_with`]. A plain sweep rebuilds each partition's plan in its field
+/// scratch every time, so that it needs no other storage; at 1024 chains of Z(6,4) that is
+/// about 1.8 of the 21 instructions of an update.
+#[derive(Clone, Copy, Debug)]
+pub struct Plans<'w> {
+    parts: [Option<&'w [i32]>; MAX_PARTITIONS],
+    chains: usize,
+    ordered: bool,
+}
+
+impl Plans<'_> {
+    /// No plans: sweeps build their own, as a plain sweep does.
+    pub const NONE: Plans<'static> = Plans { parts: [None; MAX_PARTITIONS], chains: 0, ordered: false };
+
+    /// Partition `p`'s plan, when it was built for `chains` chains and this kind of sum.
+    fn get(&self, p: usize, chains: usize, ordered: bool) -> Option<&[i32]> {
+        match self.chains == chains && self.ordered == ordered {
+            true => self.parts.get(p).copied().flatten(),
+            false => None,
+        }
+    }
+}
+
 /// The instruction set a sweep is compiled for, chosen at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
@@ -155,6 +205,8 @@ pub enum SampleError {
         /// Chain.
         chain: usize,
     },
+    /// A [`Tally`] asked of an arithmetic whose fields are not exact integers (floats).
+    InexactFields,
 }
 
 impl fmt::Display for SampleError {
@@ -166,6 +218,9 @@ impl fmt::Display for SampleError {
             Self::NoLanes => f.write_str("`lanes` is 0: per-lane draws need at least one lane"),
             Self::NotBinary { unit, chain } => {
                 write!(f, "unit {unit} of chain {chain} is neither 0 nor 1")
+            }
+            Self::InexactFields => {
+                f.write_str("the arithmetic's fields are not exact integers: a tally needs fixed point")
             }
         }
     }
@@ -408,9 +463,92 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     {
         self.check(chains, streams.count(), fields.len())?;
         for p in 0..self.model.num_partitions() {
-            self.update_partition(p, arith, chains, streams, fields);
+            self.update_partition(p, arith, chains, streams, fields, &Plans::NONE, &mut ());
         }
         Ok(())
+    }
+
+    /// [`BlockGibbs::sweep_streams`] with gather plans built beforehand ([`BlockGibbs::plans`];
+    /// [`Plans::NONE`] builds them in `fields` as a plain sweep does), handing every update
+    /// to `tally` with the unit's exact field ([`Tally`]; `&mut ()` for none): the same
+    /// states, draws and saturations. A tally needs an arithmetic with exact integer fields
+    /// ([`Arithmetic::exact_field`]: fixed point) and as many chains as `chains`.
+    pub fn sweep_with<A, S, T>(
+        &self,
+        arith: &mut A,
+        chains: &mut Chains<'_>,
+        streams: &mut S,
+        fields: &mut [A::Field],
+        plans: &Plans<'_>,
+        tally: &mut T,
+    ) -> Result<(), SampleError>
+    where
+        A: Arithmetic<Weight = W>,
+        S: Streams + ?Sized,
+        T: Tally,
+    {
+        self.check(chains, streams.count(), fields.len())?;
+        if T::ACTIVE && arith.exact_field(A::Field::default()).is_none() {
+            return Err(SampleError::InexactFields);
+        }
+        if T::ACTIVE && tally.chains() != chains.chains {
+            return Err(SampleError::Shape { field: "tally", expected: chains.chains, found: tally.chains() });
+        }
+        for p in 0..self.model.num_partitions() {
+            self.update_partition(p, arith, chains, streams, fields, plans, tally);
+        }
+        Ok(())
+    }
+
+    /// Words of storage for [`BlockGibbs::plans`]: every partition's plan at once (the
+    /// units, and two words per edge; for Z(6,4) about 23 thousand).
+    pub fn plans_len(&self) -> usize {
+        let m = &self.model;
+        let mut words = 0usize;
+        for p in 0..m.num_partitions() {
+            words = words.saturating_add(m.size(p) + 1);
+            for q in 0..p {
+                if let Some(Block::Sparse(b)) = m.block(q, p) {
+                    words = words.saturating_add(2 * b.col.len());
+                }
+            }
+        }
+        words
+    }
+
+    /// Every partition's gather plan for `chains` chains in `words` (at least
+    /// [`BlockGibbs::plans_len`] of them), once, for sweeps that would otherwise build each
+    /// again every sweep ([`BlockGibbs::sweep_with`]). A plan depends on the model, the chain
+    /// count and how `arith` stores weights, not on β. Partitions whose gather kernel cannot
+    /// run (see the module docs) get none and scatter, as in a plain sweep.
+    pub fn plans<'w, A: Arithmetic<Weight = W>>(
+        &self,
+        arith: &A,
+        chains: usize,
+        mut words: &'w mut [i32],
+    ) -> Plans<'w> {
+        let ordered = arith.plan_words(&mut []).is_none();
+        let mut plans = Plans { parts: [None; MAX_PARTITIONS], chains, ordered };
+        if ordered && arith.ordered_plan_words(&mut []).is_none() {
+            return plans;
+        }
+        let m = &self.model;
+        for (p, part) in plans.parts.iter_mut().enumerate().take(m.num_partitions()) {
+            let columns: usize = (0..p)
+                .filter_map(|q| match m.block(q, p) {
+                    Some(Block::Sparse(b)) => Some(b.col.len()),
+                    _ => None,
+                })
+                .sum();
+            let len = m.size(p) + 1 + 2 * columns;
+            if words.len() < len {
+                break;
+            }
+            let (head, rest) = core::mem::take(&mut words).split_at_mut(len);
+            words = rest;
+            *part = self.plan(p, arith, chains, head, ordered);
+        }
+        plans
     }
 
     /// Update partition `p` only (for samplers that interleave their own steps).
@@ -431,7 +569,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             let k = self.model.num_partitions();
             return Err(SampleError::Shape { field: "partition", expected: k, found: p });
         }
-        self.update_partition(p, arith, chains, rngs, fields);
+        self.update_partition(p, arith, chains, rngs, fields, &Plans::NONE, &mut ());
         Ok(())
     }
 
@@ -644,7 +782,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     /// in unit order, so the states equal the scatter kernel's.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn gather<A, S, const CH: usize>(
+    fn gather<A, S, T, const CH: usize>(
         &self,
         p: usize,
         arith: &mut A,
@@ -653,9 +791,11 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         s: usize,
         rngs: &mut S,
         plan: &[i32],
+        tally: &mut T,
     ) where
         A: Arithmetic<Weight = W>,
         S: Streams + ?Sized,
+        T: Tally,
     {
         let m = &self.model;
         let range = m.range(p);
@@ -687,7 +827,14 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             }
             rngs.draw_row(self.draws.lane(li, size) * c + s, &mut u);
             if let Some(zi) = z.get_mut(i * c + s..i * c + s + CH) {
+                let mut old = [0u8; CH];
+                if T::ACTIVE {
+                    old.copy_from_slice(zi);
+                }
                 arith.decide_row(&f, zi, &u);
+                if T::ACTIVE {
+                    tally.unit(s, &acc[..], &old, zi);
+                }
             }
         }
     }
@@ -755,16 +902,19 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     }
 
     #[inline(always)]
-    fn update_partition<A, S>(
+    fn update_partition<A, S, T>(
         &self,
         p: usize,
         arith: &mut A,
         chains: &mut Chains<'_>,
         rngs: &mut S,
         fields: &mut [A::Field],
+        plans: &Plans<'_>,
+        tally: &mut T,
     ) where
         A: Arithmetic<Weight = W>,
         S: Streams + ?Sized,
+        T: Tally,
     {
         let c = chains.chains;
         // Each kernel is compiled for the instruction set on its own (its own registers).
@@ -772,34 +922,42 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         // against 422 M updates per CPU-second; the 64-lane gather keeps its lanes in memory).
         let min = if self.isa == Isa::Avx512 { GATHER_CHUNK } else { GATHER_MIN_CHAINS };
         if GATHER && c >= min {
-            if let Some(plan) = arith.plan_words(fields).and_then(|words| self.plan(p, arith, c, words, false)) {
+            let plan = match plans.get(p, c, false) {
+                Some(plan) => Some(plan),
+                None => arith.plan_words(fields).and_then(|words| self.plan(p, arith, c, words, false)),
+            };
+            if let Some(plan) = plan {
                 let z = &mut *chains.state;
                 return self.isa.run(
                     #[inline(always)]
                     || {
                         let mut s = 0;
                         while s + GATHER_CHUNK <= c {
-                            self.gather::<A, S, GATHER_CHUNK>(p, arith, z, c, s, rngs, plan);
+                            self.gather::<A, S, T, GATHER_CHUNK>(p, arith, z, c, s, rngs, plan, tally);
                             s += GATHER_CHUNK;
                         }
                         while s + 64 <= c {
-                            self.gather::<A, S, 64>(p, arith, z, c, s, rngs, plan);
+                            self.gather::<A, S, T, 64>(p, arith, z, c, s, rngs, plan, tally);
                             s += 64;
                         }
                         while s + 16 <= c {
-                            self.gather::<A, S, 16>(p, arith, z, c, s, rngs, plan);
+                            self.gather::<A, S, T, 16>(p, arith, z, c, s, rngs, plan, tally);
                             s += 16;
                         }
                         while s < c {
-                            self.gather::<A, S, 1>(p, arith, z, c, s, rngs, plan);
+                            self.gather::<A, S, T, 1>(p, arith, z, c, s, rngs, plan, tally);
                             s += 1;
                         }
                     },
                 );
             }
         }
-        if GATHER && c >= FLOAT_GATHER_MIN_CHAINS {
-            let plan = arith.ordered_plan_words(fields).and_then(|words| self.plan(p, arith, c, words, true));
+        // Floats have no exact fields to tally (`sweep_with` refuses them).
+        if GATHER && !T::ACTIVE && c >= FLOAT_GATHER_MIN_CHAINS {
+            let plan = match plans.get(p, c, true) {
+                Some(plan) => Some(plan),
+                None => arith.ordered_plan_words(fields).and_then(|words| self.plan(p, arith, c, words, true)),
+            };
             if let Some(plan) = plan {
                 let z = &mut *chains.state;
                 return self.isa.run(
@@ -824,16 +982,24 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         }
         self.isa.run(
             #[inline(always)]
-            || self.scatter(p, arith, chains, rngs, fields),
+            || self.scatter(p, arith, chains, rngs, fields, tally),
         )
     }
 
     /// Update partition `p` with the scatter kernel (see the module docs).
     #[inline(always)]
-    fn scatter<A, S>(&self, p: usize, arith: &mut A, chains: &mut Chains<'_>, rngs: &mut S, fields: &mut [A::Field])
-    where
+    fn scatter<A, S, T>(
+        &self,
+        p: usize,
+        arith: &mut A,
+        chains: &mut Chains<'_>,
+        rngs: &mut S,
+        fields: &mut [A::Field],
+        tally: &mut T,
+    ) where
         A: Arithmetic<Weight = W>,
         S: Streams + ?Sized,
+        T: Tally,
     {
         let m = &self.model;
         let c = chains.chains;
@@ -863,7 +1029,18 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             for s in (0..c).step_by(ROW) {
                 let w = (c - s).min(ROW);
                 rngs.draw_row(first + s, &mut u[..w]);
+                let mut old = [0u8; ROW];
+                if T::ACTIVE {
+                    old[..w].copy_from_slice(&zs[s..s + w]);
+                }
                 arith.decide_row(&fs[s..s + w], &mut zs[s..s + w], &u[..w]);
+                if T::ACTIVE {
+                    let mut exact = [0i64; ROW];
+                    for (e, &f) in exact.iter_mut().zip(&fs[s..s + w]) {
+                        *e = arith.exact_field(f).unwrap_or(0);
+                    }
+                    tally.unit(s, &exact[..w], &old[..w], &zs[s..s + w]);
+                }
             }
         }
     }
@@ -1038,6 +1215,7 @@ mod tests {
     use crate::model::SparseStorage;
     use crate::qformat::QFormat;
     use crate::sigmoid::LutSpec;
+    use crate::stats::Tracker;
 
     /// Hands out a script of draws.
     struct Script<'a>(&'a [u32]);
@@ -1339,10 +1517,23 @@ mod tests {
                             // `randomise` drew n words from each of the first c streams.
                             let mut skip = std::vec![0u32; c];
                             (0..n).for_each(|_| lanes.draw_row(0, &mut skip));
+                            // The bank's sweeps are tallied: energies and ones carried by the
+                            // kernels equal fresh sums after every sweep (and the states do not change).
+                            let (mut energy, mut ones) = (std::vec![0i32; c], std::vec![0i32; c]);
+                            let mut tracker = Tracker::new(&model, &chains, &mut energy, &mut ones).unwrap();
+                            let mut plan_words = std::vec![0i32; sampler.plans_len()];
                             for &beta in &betas {
                                 a.set_beta(beta).unwrap();
                                 if soa {
-                                    sampler.sweep_streams(&mut a, &mut chains, &mut lanes, &mut fields).unwrap();
+                                    let plans = sampler.plans(&a, c, &mut plan_words);
+                                    sampler
+                                        .sweep_with(&mut a, &mut chains, &mut lanes, &mut fields, &plans, &mut tracker)
+                                        .unwrap();
+                                    let (mut e, mut o) = (std::vec![0i32; c], std::vec![0i32; c]);
+                                    let fresh = Tracker::new(&model, &chains, &mut e, &mut o).unwrap();
+                                    let what = (rule, clamp.is_some(), draws, c, isa, beta);
+                                    assert_eq!(tracker.energies(), fresh.energies(), "{what:?}");
+                                    assert_eq!(tracker.ones(), fresh.ones(), "{what:?}");
                                 } else {
                                     sampler.sweep(&mut a, &mut chains, &mut r, &mut fields).unwrap();
                                 }
@@ -1411,14 +1602,58 @@ mod tests {
                         let s = BlockGibbs::new(fmodel).with_draws(draws).with_isa(isa).unwrap();
                         let mut fields = std::vec![0f32; s.scratch_len(c)];
                         let mut x = xs.clone();
-                        for _ in 0..2 {
-                            s.sweep(&mut af, &mut chains, &mut x, &mut fields).unwrap();
-                        }
+                        s.sweep(&mut af, &mut chains, &mut x, &mut fields).unwrap();
+                        // Plans built beforehand (f32: ordered) give the same sums.
+                        let mut words = std::vec![0i32; s.plans_len()];
+                        let plans = s.plans(&af, c, &mut words);
+                        s.sweep_with(&mut af, &mut chains, &mut x[..], &mut fields, &plans, &mut ()).unwrap();
                         assert_eq!(got, want, "f32 field bits {rule:?} {draws:?} {c} {isa:?}");
                     }
                 }
             }
         }
+    }
+
+    /// A tally needs exact fields and one entry per chain.
+    #[test]
+    fn tallies_are_checked() {
+        use crate::rng::Pcg32;
+        let (bias, sizes) = ([3i16, -2, 5, 1], [2usize, 2]);
+        let mut rp = std::vec![0u32; Model::<i16>::row_ptr_len(&sizes)];
+        let (mut col, mut w) = ([0u16; 2], [0i16; 2]);
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let edges = [(0usize, 2usize, 7i16), (1, 3, -4)];
+        let model = Model::from_edges(&bias, &sizes, edges.into_iter(), st, 1.0).unwrap();
+        let fbias = [3.0f32, -2.0, 5.0, 1.0];
+        let mut rp = std::vec![0u32; Model::<f32>::row_ptr_len(&sizes)];
+        let (mut col, mut w) = ([0u16; 2], [0f32; 2]);
+        let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
+        let fedges = [(0usize, 2usize, 7.0f32), (1, 3, -4.0)];
+        let fmodel = Model::from_edges(&fbias, &sizes, fedges.into_iter(), st, 1.0).unwrap();
+        let mut state = [0u8, 1, 1, 1, 0, 1, 1, 0];
+        let mut chains = Chains::new(&mut state, 4, 2).unwrap();
+        let (mut energy, mut ones) = ([0i32; 2], [0i32; 2]);
+        let mut tracker = Tracker::new(&model, &chains, &mut energy, &mut ones).unwrap();
+        // Chain 0 = (0, 1, 0, 1): E = 2 - 1 + 4 = 5; chain 1 = (1, 1, 1, 0): E = -3 + 2 - 5 - 7 = -13.
+        assert_eq!((tracker.energies(), tracker.ones()), (&[5, -13][..], &[2, 3][..]));
+        assert!(Tracker::new(&fmodel, &chains, &mut [0; 2], &mut [0; 2]).is_some(), "integer-valued floats");
+        assert!(Tracker::new(&model, &chains, &mut [0; 3], &mut [0; 2]).is_none());
+        let mut rngs = [Pcg32::new(1, 1), Pcg32::new(2, 2)];
+        let mut af = Float::<f32>::new(1.0, Rule::HeatBath).unwrap();
+        let s = BlockGibbs::new(fmodel);
+        let mut fields = [0f32; 4];
+        let got = s.sweep_with(&mut af, &mut chains, &mut rngs[..], &mut fields, &Plans::NONE, &mut tracker);
+        assert_eq!(got, Err(SampleError::InexactFields));
+        let mut table = [0u16; 1 << 12];
+        let spec = LutSpec { bits: 12, index_frac_bits: 4 };
+        let mut a = Fixed::<i16>::new(QFormat::Q8_8, spec, Rule::HeatBath, 1.0, &mut table).unwrap();
+        let mut state = [0u8; 12];
+        let mut three = Chains::new(&mut state, 4, 3).unwrap();
+        let mut rngs = [Pcg32::new(1, 1), Pcg32::new(2, 2), Pcg32::new(3, 3)];
+        let mut fields3 = [0i32; 6];
+        let s = BlockGibbs::new(model);
+        let got = s.sweep_with(&mut a, &mut three, &mut rngs[..], &mut fields3, &Plans::NONE, &mut tracker);
+        assert_eq!(got, Err(SampleError::Shape { field: "tally", expected: 3, found: 2 }));
     }
 
     /// The gather kernel runs exactly when i16 partial sums cannot overflow (|bias| + Σ|W| of

@@ -42,7 +42,7 @@ pub mod stats;
 pub mod zephyr;
 
 pub use arithmetic::{Arithmetic, Fixed, Float, Rule};
-pub use gibbs::{Chains, Clamp, Draws, LaneMap};
+pub use gibbs::{Chains, Clamp, Draws, LaneMap, Plans, Tally};
 pub use model::{Model, ModelError};
 pub use qformat::QFormat;
 pub use sigmoid::LutSpec;

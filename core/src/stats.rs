@@ -3,9 +3,11 @@
 //! [`Moments`] counts, per unit, how often z_i = 1 and, per edge slot, how often
 //! z_i z_j = 1: exact integer counts, so means and second moments carry no rounding until
 //! they are read. Energy and magnetisation m = (1/N) Σ (2 z_i - 1) are accumulated with
-//! Welford's update ([`Welford`]), numerically stable over long runs.
+//! Welford's update ([`Welford`]), numerically stable over long runs. [`Tracker`] carries
+//! every chain's energy and count of ones from sweep to sweep through the sampler's own
+//! fields (fixed point), so recording need not visit the edges for them.
 
-use crate::gibbs::Chains;
+use crate::gibbs::{Chains, Tally};
 use crate::model::{Block, Model, Weight};
 
 /// Running mean and variance (Welford, 1962).
@@ -198,6 +200,8 @@ pub struct Moments<'s> {
     samples: u64,
     energy: Welford,
     magnetisation: Welford,
+    /// [`integer_energy_terms`] of the model, found at the first record.
+    integer: Option<bool>,
 }
 
 impl<'s> Moments<'s> {
@@ -207,7 +211,15 @@ impl<'s> Moments<'s> {
     pub fn new(unit_ones: &'s mut [u64], edge_ones: &'s mut [u64], packed: &'s mut [u64]) -> Self {
         unit_ones.fill(0);
         edge_ones.fill(0);
-        Self { unit_ones, edge_ones, packed, samples: 0, energy: Welford::default(), magnetisation: Welford::default() }
+        Self {
+            unit_ones,
+            edge_ones,
+            packed,
+            samples: 0,
+            energy: Welford::default(),
+            magnetisation: Welford::default(),
+            integer: None,
+        }
     }
 
     /// Record the current state of every chain as one sample each. The model must be the one
@@ -217,16 +229,34 @@ impl<'s> Moments<'s> {
             return self.record_bytes(model, chains);
         }
         let isa = crate::gibbs::Isa::detect();
-        if integer_energy_terms(model) {
+        if *self.integer.get_or_insert_with(|| integer_energy_terms(model)) {
             isa.run(
                 #[inline(always)]
-                || self.record_rows::<W, i32>(model, chains),
+                || self.record_rows::<W, i32, true>(model, chains),
             )
         } else {
             isa.run(
                 #[inline(always)]
-                || self.record_rows::<W, f64>(model, chains),
+                || self.record_rows::<W, f64, true>(model, chains),
             )
+        }
+    }
+
+    /// [`Moments::record`] with every chain's energy and magnetisation taken from `tracker`
+    /// (kept current by the sweeps since it was made from these chains) instead of summed
+    /// over the edges: the same numbers, pushed in the same order.
+    pub fn record_tracked<W: Weight>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>, tracker: &Tracker<'_>) {
+        if self.packed.len() < chains.num_units() {
+            return self.record_bytes(model, chains);
+        }
+        crate::gibbs::Isa::detect().run(
+            #[inline(always)]
+            || self.record_rows::<W, i32, false>(model, chains),
+        );
+        let n = chains.num_units() as f64;
+        for (&e, &o) in tracker.energy.iter().zip(tracker.ones.iter()) {
+            self.energy.push(e as f64 * model.scale());
+            self.magnetisation.push((2.0 * o as f64 - n) / n);
         }
     }
 
@@ -269,8 +299,9 @@ impl<'s> Moments<'s> {
         self.samples += c as u64;
     }
 
+    /// Counts, and with `ENERGY` energies and magnetisations, of every 64 chains at a time.
     #[inline(always)]
-    fn record_rows<W: Weight, L: EnergyLane>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
+    fn record_rows<W: Weight, L: EnergyLane, const ENERGY: bool>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
         let (n, c) = (chains.num_units(), chains.num_chains());
         let z = chains.state();
         let bias = model.bias();
@@ -283,13 +314,17 @@ impl<'s> Moments<'s> {
             for (i, word) in packed.iter_mut().enumerate() {
                 let row = &z[i * c + start..][..width];
                 *word = pack(row);
-                for (o, &b) in ones.iter_mut().zip(row) {
-                    *o += b as u32;
+                if ENERGY {
+                    for (o, &b) in ones.iter_mut().zip(row) {
+                        *o += b as u32;
+                    }
                 }
             }
             for ((count, &word), &b) in self.unit_ones.iter_mut().zip(&*packed).zip(bias) {
                 *count += word.count_ones() as u64;
-                subtract_where(&mut e, word, L::term(b.to_f64()));
+                if ENERGY {
+                    subtract_where(&mut e, word, L::term(b.to_f64()));
+                }
             }
             // The edges in `for_each_edge` order, whose slots are consecutive; written out
             // here so that the loop is compiled for the dispatched instruction set.
@@ -297,7 +332,9 @@ impl<'s> Moments<'s> {
             let mut edge = |i: usize, j: usize, w: W| {
                 let both = packed[i] & packed[j];
                 edge_ones[slot] += both.count_ones() as u64;
-                subtract_where(&mut e, both, L::term(w.to_f64()));
+                if ENERGY {
+                    subtract_where(&mut e, both, L::term(w.to_f64()));
+                }
                 slot += 1;
             };
             for p in 0..model.num_partitions() {
@@ -322,9 +359,11 @@ impl<'s> Moments<'s> {
                     }
                 }
             }
-            for (&ek, &o) in e.iter().zip(&ones).take(width) {
-                self.energy.push(ek.value() * model.scale());
-                self.magnetisation.push((2.0 * o as f64 - n as f64) / n as f64);
+            if ENERGY {
+                for (&ek, &o) in e.iter().zip(&ones).take(width) {
+                    self.energy.push(ek.value() * model.scale());
+                    self.magnetisation.push((2.0 * o as f64 - n as f64) / n as f64);
+                }
             }
         }
         self.samples += c as u64;
@@ -363,6 +402,86 @@ impl<'s> Moments<'s> {
     /// Magnetisation mean and variance over samples.
     pub fn magnetisation(&self) -> Welford {
         self.magnetisation
+    }
+}
+
+/// Every chain's energy (in the model's raw units: E / scale) and count of ones, carried
+/// from sweep to sweep by [`crate::gibbs::BlockGibbs::sweep_with`] from the fields of the
+/// updates: ΔE = −(z' − z) h, Δones = z' − z. For models whose biases and weights are
+/// integers with Σ|b| + Σ|W| ≤ i32::MAX (fixed point): then every energy, and every field,
+/// fits i32, so the carried numbers are exact, equal to a fresh sum after every sweep.
+#[derive(Debug)]
+pub struct Tracker<'t> {
+    energy: &'t mut [i32],
+    ones: &'t mut [i32],
+}
+
+impl<'t> Tracker<'t> {
+    /// Energies and counts of `chains` now, in caller storage of one entry per chain each.
+    /// `None` when the model's terms are not such integers, or a slice has the wrong length.
+    pub fn new<W: Weight>(
+        model: &Model<'_, W>,
+        chains: &Chains<'_>,
+        energy: &'t mut [i32],
+        ones: &'t mut [i32],
+    ) -> Option<Self> {
+        let (n, c) = (chains.num_units(), chains.num_chains());
+        if energy.len() != c || ones.len() != c || model.num_units() != n || !integer_energy_terms(model) {
+            return None;
+        }
+        let z = chains.state();
+        energy.fill(0);
+        ones.fill(0);
+        for (i, &b) in model.bias().iter().enumerate() {
+            let b = b.to_f64() as i32;
+            for ((e, o), &zi) in energy.iter_mut().zip(ones.iter_mut()).zip(&z[i * c..(i + 1) * c]) {
+                *e -= b * zi as i32;
+                *o += zi as i32;
+            }
+        }
+        model.for_each_edge(|_, i, j, w| {
+            let w = w.to_f64() as i32;
+            for ((e, &a), &b) in energy.iter_mut().zip(&z[i * c..(i + 1) * c]).zip(&z[j * c..(j + 1) * c]) {
+                *e -= w * (a & b) as i32;
+            }
+        });
+        Some(Self { energy, ones })
+    }
+
+    /// Each chain's energy in raw units (multiply by the model's scale for E).
+    pub fn energies(&self) -> &[i32] {
+        self.energy
+    }
+
+    /// Each chain's number of units at 1.
+    pub fn ones(&self) -> &[i32] {
+        self.ones
+    }
+
+    /// Each chain's magnetisation (1/N) Σ (2 z_i − 1) for `units` units, into `out`: the
+    /// numbers [`magnetisations`] gives.
+    pub fn magnetisations(&self, units: usize, out: &mut [f64]) {
+        let n = units as f64;
+        for (m, &o) in out.iter_mut().zip(self.ones.iter()) {
+            *m = (2.0 * o as f64 - n) / n;
+        }
+    }
+}
+
+impl Tally for Tracker<'_> {
+    fn chains(&self) -> usize {
+        self.energy.len()
+    }
+
+    #[inline(always)]
+    fn unit<L: Copy + Into<i64>>(&mut self, s: usize, fields: &[L], old: &[u8], new: &[u8]) {
+        let (Some(energy), Some(ones)) = (self.energy.get_mut(s..), self.ones.get_mut(s..)) else { return };
+        for ((((e, o), &h), &a), &b) in energy.iter_mut().zip(ones.iter_mut()).zip(fields).zip(old).zip(new) {
+            let d = b as i32 - a as i32;
+            *o += d;
+            // The field fits i32 (|h| <= Σ|terms| <= i32::MAX), and so does every energy.
+            *e = e.wrapping_sub(d * h.into() as i32);
+        }
     }
 }
 
@@ -476,11 +595,22 @@ mod tests {
                 let (mut u2, mut e2, mut p2) =
                     (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
                 let mut float = Moments::new(&mut u2, &mut e2, &mut p2);
-                float.record_rows::<i16, f64>(&model, &chains);
+                float.record_rows::<i16, f64, true>(&model, &chains);
                 let (mut u3, mut e3) = (std::vec![0u64; n], std::vec![0u64; model.num_slots()]);
                 let mut bytes = Moments::new(&mut u3, &mut e3, &mut []);
                 bytes.record(&model, &chains);
-                for other in [&float, &bytes] {
+                // Energies and magnetisations from a tracker: the same numbers, same order.
+                let (mut u4, mut e4, mut p4) =
+                    (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
+                let mut tracked = Moments::new(&mut u4, &mut e4, &mut p4);
+                let (mut energy, mut ones) = (std::vec![0i32; c], std::vec![0i32; c]);
+                let tracker = Tracker::new(&model, &chains, &mut energy, &mut ones).unwrap();
+                tracked.record_tracked(&model, &chains, &tracker);
+                let (mut mags, mut from_tracker) = (std::vec![0.0; c], std::vec![0.0; c]);
+                magnetisations(&chains, &mut mags);
+                tracker.magnetisations(n, &mut from_tracker);
+                assert_eq!(mags, from_tracker);
+                for other in [&float, &bytes, &tracked] {
                     assert_eq!(m.energy().mean().to_bits(), other.energy().mean().to_bits());
                     assert_eq!(m.energy().variance().to_bits(), other.energy().variance().to_bits());
                     assert_eq!((m.energy(), m.magnetisation()), (other.energy(), other.magnetisation()));

@@ -23,7 +23,7 @@ use calo4p_core::arithmetic::{Arithmetic, Fixed, Float, Rule};
 use calo4p_core::gibbs::{BlockGibbs, Chains, Clamp};
 use calo4p_core::qformat::RawWeight;
 use calo4p_core::rng::{Pcg32Lanes, Streams, XoshiroLanes};
-use calo4p_core::stats::{magnetisations, Moments, Welford};
+use calo4p_core::stats::{magnetisations, Moments, Tracker, Welford};
 use calo4p_core::{LutSpec, QFormat};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -392,17 +392,38 @@ where
     let (mut rows, mut mags, mut recorded) = (Vec::new(), Vec::new(), Vec::new());
     let mut mag = vec![0.0; c];
     let mut row = vec![0u8; n];
+    // Recorded sweeps of exact (fixed-point) arithmetic carry every chain's energy and
+    // count of ones through the kernel's fields instead of summing them over the edges.
+    let (mut energy, mut ones) = (vec![0i32; c], vec![0i32; c]);
+    let mut tracker: Option<Tracker<'_>> = None;
+    let exact = arith.exact_field(A::Field::default()).is_some();
+    // The gather kernels' plans, built once instead of every sweep.
+    let mut plan_words = vec![0i32; sampler.plans_len()];
+    let plans = sampler.plans(&arith, c, &mut plan_words);
     for t in 0..total {
-        sampler.sweep_streams(&mut arith, &mut chains, streams, &mut fields).context("sweep")?;
         let after_burn_in = t >= config.burn_in;
+        if exact && t == config.burn_in {
+            tracker = Tracker::new(&m, &chains, &mut energy, &mut ones);
+        }
+        match tracker.as_mut() {
+            Some(tally) => sampler.sweep_with(&mut arith, &mut chains, streams, &mut fields, &plans, tally),
+            None => sampler.sweep_with(&mut arith, &mut chains, streams, &mut fields, &plans, &mut ()),
+        }
+        .context("sweep")?;
         if config.keep_magnetisation || (after_burn_in && track_ess) {
-            magnetisations(&chains, &mut mag);
+            match &tracker {
+                Some(tracker) => tracker.magnetisations(n, &mut mag),
+                None => magnetisations(&chains, &mut mag),
+            }
         }
         if config.keep_magnetisation {
             mags.extend_from_slice(&mag);
         }
         if after_burn_in {
-            moments.record(&m, &chains);
+            match &tracker {
+                Some(tracker) => moments.record_tracked(&m, &chains, tracker),
+                None => moments.record(&m, &chains),
+            }
             if track_ess && !config.keep_magnetisation {
                 recorded.extend_from_slice(&mag);
             }
@@ -450,7 +471,10 @@ fn memory_need(units: usize, slots: usize, config: &SampleConfig, streamed: bool
     let mut need = Need::default()
         .array::<usize>(&[blocks])
         .plus(Need::default().array::<u64>(&[n + slots]).array::<BlockRun>(&[1]).times(blocks))
-        .plus(Need::default().array::<u8>(&[block_size(c), n]).array::<f64>(&[block_size(c), n + 64]).times(threads));
+        .plus(Need::default().array::<u8>(&[block_size(c), n]).array::<f64>(&[block_size(c), n + 64]).times(threads))
+        // Per block at work: the gather plans (units, partitions and two words per edge) and
+        // the tracked energies and counts of ones.
+        .plus(Need::default().array::<i32>(&[n + 9 + 2 * slots]).array::<i32>(&[block_size(c), 2]).times(threads));
     if config.keep_samples || (config.samples_out.is_some() && !streamed) {
         need = need.plus(Need::default().array::<u8>(&[c, config.sweeps, n]).times(2));
     } else if streamed {
