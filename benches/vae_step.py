@@ -7,10 +7,12 @@ Networks: --net demo is `calo4p demo`'s (16 units per partition, hidden 256,128)
 issue 15's framework choice (369 -> 512 -> 256, hierarchical heads 256 + 64k -> 64 logits for partitions
 k = 1, 2, 3, decoder 4*64 + 1 -> 256 -> 512 -> 2*368). Batch 128, f32; loss = reconstruction MSE + hit BCE
 (+ entropy and prior energies with --scheme old, where calo4p also runs its negative phase: 256 persistent
-chains x 20 block Gibbs sweeps of core's kernel, which PyTorch does not do; its model samples are fixed); Adam.
+chains x 20 block Gibbs sweeps of core's kernel; PyTorch runs the same block Gibbs sampling with its own
+tensors, as CaloQVAE's PCD sampler does: per partition, fields from a dense masked weight matrix, sigmoid,
+Bernoulli draws; --torch-negative none gives it fixed model samples instead); Adam.
 
     python3 benches/vae_step.py [--net demo|ds1] [--scheme new|old] [--torch-energy dense|gather]
-                                [--steps 50] [--repeats 3]
+                                [--torch-negative gibbs|none] [--steps 50] [--repeats 3]
 
 Uses torch if the running interpreter has it, else installs it into a virtual environment
 (benches/.venv-torch) on first use; needs a release build: cargo build --release -p calo4p
@@ -46,7 +48,8 @@ def ensure_torch():
 NETS = {"demo": (16, (256, 128)), "ds1": (64, (512, 256))}
 
 
-def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", v=368, batch=128, chains=256):
+def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", negative="gibbs", v=368, batch=128, chains=256,
+                  sweeps=20):
     import torch
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -57,6 +60,7 @@ def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", v=368, batch=12
     dec = nn.Sequential(*layers)
     # Distinct pairs i < j (the Zephyr graph's edge count does not change the cost of either form).
     pairs = torch.triu_indices(4 * n, 4 * n, 1)
+    pairs = pairs[:, pairs[0] // n != pairs[1] // n]  # between partitions only, as on Zephyr
     edges = pairs[:, torch.randperm(pairs.shape[1])[: min(1000, pairs.shape[1])]]
     bias = nn.Parameter(torch.zeros(4 * n))
     weight = nn.Parameter(torch.zeros(edges.shape[1]))
@@ -67,6 +71,19 @@ def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", v=368, batch=12
     lne = torch.rand(batch, 1)
     z0 = (torch.rand(batch, n) > 0.5).float()
     model_z = (torch.rand(chains, 4 * n) > 0.5).float()
+
+    def gibbs(z):
+        # Persistent chains, `sweeps` block Gibbs sweeps of the 4 partitions (no gradient), as
+        # CaloQVAE's sampler: the edge weights as a dense symmetric matrix, fields by one product.
+        with torch.no_grad():
+            w = torch.zeros(4 * n, 4 * n).index_put((edges[0], edges[1]), weight)
+            w = w + w.t()
+            for _ in range(sweeps):
+                for p in range(4):
+                    cols = slice(p * n, (p + 1) * n)
+                    field = bias[cols] + z @ w[:, cols]
+                    z[:, cols] = torch.bernoulli(torch.sigmoid(field))
+        return z
 
     def energy(z):
         if energy_form == "gather":
@@ -90,7 +107,8 @@ def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", v=368, batch=12
         hl, u = out[:, :v], out[:, v:]
         loss = ((u - x) ** 2).sum(1).mean() + nn.functional.binary_cross_entropy_with_logits(hl, hits, reduction="sum") / batch
         if scheme == "old":
-            loss = loss + ent + energy(z).mean() - energy(model_z).mean()
+            samples = gibbs(model_z) if negative == "gibbs" else model_z
+            loss = loss + ent + energy(z).mean() - energy(samples).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -102,11 +120,12 @@ def torch_step_ms(steps, scheme, n, hidden, energy_form="dense", v=368, batch=12
     return 1e3 * (time.perf_counter() - t) / steps
 
 
-def calo4p_step_ms(steps, scheme, binary, n, hidden):
+def calo4p_step_ms(steps, scheme, binary, n, hidden, negative=None):
+    engine = ["--negative-engine", negative] if negative else []
     out = subprocess.run(
         [binary, "train", "--synth", "ds1-photons", "--n-train", "256", "--n-val", "64", "--latent-per-partition", str(n),
          "--hidden", ",".join(map(str, hidden)), "--batch-size", "128", "--scheme", scheme, "--bench", str(steps),
-         "--out", "unused"],
+         "--out", "unused"] + engine,
         check=True, capture_output=True, text=True, env=dict(os.environ, RAYON_NUM_THREADS="1"),
     ).stdout
     m = re.search(r"([0-9.]+) ms per step.*negative phase ([0-9.]+)%", out)
@@ -123,6 +142,10 @@ def main():
     ap.add_argument("--net", choices=sorted(NETS), default="demo")
     ap.add_argument("--torch-energy", choices=["dense", "gather"], default="dense",
                     help="PyTorch's prior energy (--scheme old): dense weight matrix, or gathered edge endpoints as calo4p")
+    ap.add_argument("--torch-negative", choices=["gibbs", "none"], default="gibbs",
+                    help="PyTorch's model samples (--scheme old): block Gibbs as calo4p's negative phase, or fixed")
+    ap.add_argument("--negative-engine", default=None,
+                    help="calo4p's --negative-engine (--scheme old; default: calo4p train's default)")
     ap.add_argument("--calo4p", default=os.path.join(HERE, "..", "target", "release", "calo4p"))
     a = ap.parse_args()
     ensure_torch()
@@ -130,15 +153,15 @@ def main():
     n, hidden = NETS[a.net]
     ours, shares, theirs = [], [], []
     for _ in range(a.repeats):
-        ms, share = calo4p_step_ms(a.steps, a.scheme, a.calo4p, n, hidden)
+        ms, share = calo4p_step_ms(a.steps, a.scheme, a.calo4p, n, hidden, a.negative_engine)
         ours.append(ms)
         shares.append(share)
-        theirs.append(torch_step_ms(a.steps, a.scheme, n, hidden, a.torch_energy))
+        theirs.append(torch_step_ms(a.steps, a.scheme, n, hidden, a.torch_energy, a.torch_negative))
     med = statistics.median
     print(f"net {a.net} (latent 4x{n}, hidden {hidden}), scheme {a.scheme}, batch 128, {a.steps} steps x {a.repeats} runs")
     print(f"calo4p (burn flex): min {min(ours):.2f}  median {med(ours):.2f} ms/step "
           f"(negative phase {med(shares):.1f}% of a step)  runs {' '.join(f'{x:.2f}' for x in ours)}")
-    form = f", prior energy {a.torch_energy}" if a.scheme == "old" else ""
+    form = f", prior energy {a.torch_energy}, negative phase {a.torch_negative}" if a.scheme == "old" else ""
     print(f"PyTorch {torch.__version__} CPU{form}: min {min(theirs):.2f}  median {med(theirs):.2f} ms/step"
           f"  runs {' '.join(f'{x:.2f}' for x in theirs)}")
     print(f"ratio calo4p / PyTorch (medians): {med(ours) / med(theirs):.2f}")

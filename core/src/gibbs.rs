@@ -902,6 +902,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     }
 
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn update_partition<A, S, T>(
         &self,
         p: usize,
@@ -1623,13 +1624,13 @@ mod tests {
         let (mut col, mut w) = ([0u16; 2], [0i16; 2]);
         let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
         let edges = [(0usize, 2usize, 7i16), (1, 3, -4)];
-        let model = Model::from_edges(&bias, &sizes, edges.into_iter(), st, 1.0).unwrap();
+        let model = Model::from_edges(&bias, &sizes, edges, st, 1.0).unwrap();
         let fbias = [3.0f32, -2.0, 5.0, 1.0];
         let mut rp = std::vec![0u32; Model::<f32>::row_ptr_len(&sizes)];
         let (mut col, mut w) = ([0u16; 2], [0f32; 2]);
         let st = SparseStorage { row_ptr: &mut rp, col: &mut col, weight: &mut w };
         let fedges = [(0usize, 2usize, 7.0f32), (1, 3, -4.0)];
-        let fmodel = Model::from_edges(&fbias, &sizes, fedges.into_iter(), st, 1.0).unwrap();
+        let fmodel = Model::from_edges(&fbias, &sizes, fedges, st, 1.0).unwrap();
         let mut state = [0u8, 1, 1, 1, 0, 1, 1, 0];
         let mut chains = Chains::new(&mut state, 4, 2).unwrap();
         let (mut energy, mut ones) = ([0i32; 2], [0i32; 2]);

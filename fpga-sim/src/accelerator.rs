@@ -271,6 +271,11 @@ pub struct MemoryNeeds {
     pub accumulator_bits: u32,
     /// Largest fan-in.
     pub max_degree: usize,
+    /// Units of the fullest lane: the depth of the RTL's per-lane job ROM.
+    pub lane_units: u64,
+    /// Adjacency words of the fullest lane, `adder_width` slots each and at least one per unit:
+    /// the depth of the RTL's per-lane adjacency ROM.
+    pub lane_words: u64,
 }
 
 fn ceil_div(a: u64, b: u64) -> u64 {
@@ -383,6 +388,14 @@ impl<'m, W: RawWeight> Accelerator<'m, W> {
                 boundary[d] += remote as u64;
             }
         }
+        // The RTL's per-lane ROMs (rtl.rs) as deep as the fullest lane needs them.
+        let (mut lane_units, mut lane_words) = (0u64, 0u64);
+        for g in 0..lanes {
+            let units = plan.iter().flat_map(|p| &p[g]);
+            lane_units = lane_units.max(units.clone().count() as u64);
+            let words = units.map(|&i| deg[i as usize].div_ceil(hw.adder_width as usize).max(1) as u64).sum();
+            lane_words = lane_words.max(words);
+        }
         let table_len = Fixed::<W>::table_len(formats.field, formats.lut, beta);
         let needs = MemoryNeeds {
             weight_bits: formats.weight.bits(),
@@ -392,6 +405,8 @@ impl<'m, W: RawWeight> Accelerator<'m, W> {
             table_entries: table_len as u64,
             accumulator_bits: acc_bits,
             max_degree,
+            lane_units,
+            lane_words,
         };
         check_memories(hw, &needs)?;
         let m = &hw.memories;

@@ -448,7 +448,9 @@ impl HwConfig {
 /// block RAM port in bits).
 pub(crate) fn resource_family(name: &str) -> Result<(&'static str, u32, u64, u32), ConfigError> {
     match name {
-        "xilinx-ultrascale-plus" => Ok(("AMD/Xilinx UltraScale+ (LUT6, FDRE, DSP48E2, RAMB36E2)", 6, 36 * 1024, 72)),
+        "xilinx-ultrascale-plus" => {
+            Ok(("AMD/Xilinx UltraScale+ (LUT6, FDRE, DSP48E2, block RAM in RAMB18E2 units)", 6, 36 * 1024, 72))
+        }
         "intel-agilex" => Ok(("Intel Agilex (ALM as 2 LUT6, M20K, variable-precision DSP)", 6, 20 * 1024, 40)),
         "lattice-ice40" => Ok(("Lattice iCE40 (LUT4, SB_CARRY, SB_DFF, SB_RAM40_4K, SB_MAC16)", 4, 4 * 1024, 16)),
         "lattice-ecp5" => Ok(("Lattice ECP5 (LUT4, CCU2C, TRELLIS_FF, DP16KD, MULT18X18D)", 4, 18 * 1024, 36)),

@@ -1,18 +1,26 @@
 //! Resource estimate: LUTs, flip-flops, DSP slices and block RAMs, each line with its formula.
 //!
 //! The primitives are those of the configured family (`family` in the config):
-//! * `xilinx-ultrascale-plus`: LUT6, FDRE flip-flops, DSP48E2, RAMB36E2 (36 Kb, aspect ratios
-//!   512x72, 1Kx36, 2Kx18, 4Kx9, 8Kx4, 16Kx2, 32Kx1).
+//! * `xilinx-ultrascale-plus`: LUT6, FDRE flip-flops, DSP48E2; block RAM counted in 18 Kb
+//!   units as the synthesis report counts them (RAMB18E2 = 1, RAMB36E2 = 2).
 //! * `intel-agilex`: ALMs counted as LUT6 pairs, M20K (20 Kb: 512x40, 1Kx20, 2Kx10, 4Kx5,
 //!   8Kx2, 16Kx1), variable-precision DSP blocks.
+//! * `lattice-ice40`: LUT4, SB_RAM40_4K (4 Kb). `lattice-ecp5`: LUT4, DP16KD (18 Kb).
 //!
 //! These are first-order estimates for comparing design points (adders at one LUT per bit on
 //! the carry chain, xor trees fused into LUT6s), not synthesis results. Symbols: L lanes per
 //! device, A adder width, C chains, wb weight bits, a accumulator bits, fb field bits, r table
 //! bits, S pipeline depth.
+//!
+//! **Memories** are the ones the RTL builds (`rtl.rs`), not the shared, banked memories the
+//! hardware JSON configures for fpga-sim's cycle model: every lane has its own adjacency, job
+//! and table ROMs, sized by the model (the fullest lane's), and the states sit in flip-flops.
+//! Whether a ROM becomes block RAM follows yosys 0.23's `memory_libmap` ([`rom_brams`]): only
+//! a ROM read through a register can, and only where its block RAMs cost less than the
+//! ROM's bits in logic; it gave yosys's count on all 53 designs measured (BENCHMARKS.md, "RTL").
 
 use crate::accelerator::MemoryNeeds;
-use crate::config::{resource_family, HwConfig, Memory, MemoryKind};
+use crate::config::{resource_family, HwConfig};
 use serde::Serialize;
 
 /// One line of the estimate.
@@ -28,7 +36,8 @@ pub struct Line {
     pub ffs: u64,
     /// DSP slices.
     pub dsps: u64,
-    /// Block RAMs (RAMB36 or M20K).
+    /// Block RAMs (18 Kb units on UltraScale+: RAMB18E2 = 1, RAMB36E2 = 2; M20K, DP16KD,
+    /// SB_RAM40_4K).
     pub brams: u64,
 }
 
@@ -41,67 +50,106 @@ pub struct Resources {
     pub lines: Vec<Line>,
     /// Sums.
     pub total: Line,
-    /// Bits of memory configured (weights, states, table).
+    /// Bits of memory configured in the hardware JSON (weights, states, table), for fpga-sim's
+    /// cycle model; the lines count the RTL's memories instead.
     pub memory_bits: u64,
 }
 
-/// Block RAM aspect ratios (width, depth) of a family.
-fn aspects(family: &str) -> &'static [(u64, u64)] {
+/// A block RAM as yosys 0.23's `memory_libmap` sees it: its cost, the units the estimate
+/// counts it as, and its (width, depth) aspect ratios for one read port.
+struct BlockRam {
+    name: &'static str,
+    cost: f64,
+    units: u64,
+    aspects: &'static [(u64, u64)],
+}
+
+/// What `memory_libmap` weighs for a ROM on `family`: the cost of one ROM bit in soft logic
+/// (its default 1/16, or 1/64 that `synth_xilinx` passes for LUT6 families) and the block
+/// RAMs of the library files `synth_ice40`, `synth_ecp5` and `synth_xilinx -family xcup` use
+/// (`brams.txt`, `brams_xc4v.txt` with HAS_SIZE_36: costs 64, 128, 129 and 257).
+fn rom_rule(family: &str) -> (f64, &'static [BlockRam]) {
+    const X18: &[(u64, u64)] = &[(1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)];
+    const X36: &[(u64, u64)] = &[(1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512)];
     match family {
-        "intel-agilex" => &[(40, 512), (20, 1024), (10, 2048), (5, 4096), (2, 8192), (1, 16384)],
-        "lattice-ice40" => &[(16, 256), (8, 512), (4, 1024), (2, 2048)],
-        "lattice-ecp5" => &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)],
-        _ => &[(72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768)],
+        "lattice-ice40" => (
+            1.0 / 16.0,
+            &[BlockRam {
+                name: "SB_RAM40_4K",
+                cost: 64.0,
+                units: 1,
+                aspects: &[(2, 2048), (4, 1024), (8, 512), (16, 256)],
+            }],
+        ),
+        "lattice-ecp5" => (1.0 / 16.0, &[BlockRam { name: "DP16KD", cost: 128.0, units: 1, aspects: X18 }]),
+        // Not in yosys 0.23's Agilex flow; taken as a LUT6 family with a RAMB18-like M20K.
+        "intel-agilex" => (
+            1.0 / 64.0,
+            &[BlockRam {
+                name: "M20K",
+                cost: 129.0,
+                units: 1,
+                aspects: &[(1, 16384), (2, 8192), (5, 4096), (10, 2048), (20, 1024), (40, 512)],
+            }],
+        ),
+        _ => (
+            1.0 / 64.0,
+            &[
+                BlockRam { name: "RAMB18E2", cost: 129.0, units: 1, aspects: X18 },
+                BlockRam { name: "RAMB36E2", cost: 257.0, units: 2, aspects: X36 },
+            ],
+        ),
     }
 }
 
-/// Block RAMs for one bank: the cheapest aspect ratio, min over (w, d) of
-/// ceil(word / w) x ceil(depth / d).
-fn brams_per_bank(family: &str, word_bits: u64, depth: u64) -> u64 {
-    aspects(family).iter().map(|&(w, d)| word_bits.div_ceil(w) * depth.div_ceil(d)).min().unwrap_or(0)
+/// How yosys 0.23 maps one ROM: the block RAMs, or 0 where it stays in logic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RomMapping {
+    /// Block RAM units (0: soft logic).
+    pub brams: u64,
+    /// Why, with the numbers.
+    pub why: String,
 }
 
-fn memory_line(family: &str, name: &str, m: &Memory) -> Line {
-    match m.kind {
-        MemoryKind::Bram => {
-            let per = brams_per_bank(family, m.word_bits as u64, m.depth);
-            Line {
-                item: format!("{name} memory (block RAM)"),
-                formula: format!(
-                    "banks x min over aspect (w, d) of ceil(word/w) ceil(depth/d) = {} x {per} (word {}, depth {})",
-                    m.banks, m.word_bits, m.depth
-                ),
-                luts: 0,
-                ffs: 0,
-                dsps: 0,
-                brams: m.banks as u64 * per,
-            }
-        }
-        MemoryKind::Registers if m.depth >= 16 => {
-            let luts = m.banks as u64 * m.word_bits as u64 * m.depth.div_ceil(64);
-            Line {
-                item: format!("{name} memory (distributed LUT RAM)"),
-                formula: format!(
-                    "banks x word x ceil(depth/64) = {} x {} x {}",
-                    m.banks,
-                    m.word_bits,
-                    m.depth.div_ceil(64)
-                ),
-                luts,
-                ffs: 0,
-                dsps: 0,
-                brams: 0,
-            }
-        }
-        MemoryKind::Registers => Line {
-            item: format!("{name} memory (flip-flops)"),
-            formula: format!("banks x depth x word = {} x {} x {}", m.banks, m.depth, m.word_bits),
-            luts: 0,
-            ffs: m.bits(),
-            dsps: 0,
-            brams: 0,
-        },
+/// Block RAMs yosys 0.23 (`memory_libmap`) gives a ROM of `depth` words of `width` bits on
+/// `family`, read through a register (`registered`) or in the same cycle. A ROM read in the
+/// same cycle stays in logic (block RAMs read synchronously). Otherwise the cheapest block
+/// RAM over the aspect ratios (w, d) costs cost x ceil(ceil(depth / d) width / w) plus 0.5 per
+/// output bit of each extra address block's multiplexer, and wins only below the logic cost,
+/// floor(width x depth x per-bit cost) (memory_libmap compares it as an integer; its ~2 of
+/// read-port emulation is left out).
+pub fn rom_brams(family: &str, width: u64, depth: u64, registered: bool) -> RomMapping {
+    let (per_bit, blocks) = rom_rule(family);
+    let bits = width * depth;
+    if !registered || bits == 0 {
+        return RomMapping { brams: 0, why: "read in the issue cycle: logic".into() };
     }
+    let logic = (bits as f64 * per_bit).floor();
+    let mut best: Option<(f64, u64, String)> = None;
+    for b in blocks {
+        for &(w, d) in b.aspects {
+            let blocks_deep = depth.div_ceil(d);
+            let n = (blocks_deep * width).div_ceil(w);
+            let cost = b.cost * n as f64 + 0.5 * ((blocks_deep - 1) * width) as f64;
+            if best.as_ref().is_none_or(|x| cost < x.0) {
+                best = Some((cost, n * b.units, format!("{n} {} {d}x{w}", b.name)));
+            }
+        }
+    }
+    let Some((cost, units, what)) = best else {
+        return RomMapping { brams: 0, why: "no block RAM: logic".into() };
+    };
+    let rule = format!("logic {bits} x 1/{} = {logic} vs {what} {cost}", (1.0 / per_bit).round());
+    if cost < logic {
+        RomMapping { brams: units, why: format!("{rule}: block RAM") }
+    } else {
+        RomMapping { brams: 0, why: format!("{rule}: logic") }
+    }
+}
+
+/// Bits to write `x` (at least 1), as rtl.rs sizes addresses.
+fn bits_for(x: u64) -> u64 {
+    u64::from(64 - x.leading_zeros()).max(1)
 }
 
 /// Estimate one device of `hw` holding a model with `needs`, running `chains` chains.
@@ -129,19 +177,40 @@ pub fn estimate(hw: &HwConfig, needs: &MemoryNeeds, chains: usize) -> Resources 
     push("comparator", format!("L r = {l} x {r}"), l * r, 0, 0, 0);
     // xoshiro128++: two 32-bit adds and four fused xor stages of 32 bits.
     push("xoshiro128++ logic", format!("L (2 x 32 + 4 x 32) = {l} x 192"), l * 192, 0, 0, 0);
-    let rng_bits = l * c * 128;
-    if c <= 4 {
-        push("xoshiro128++ state (flip-flops)", format!("L C 128 = {l} x {c} x 128"), 0, rng_bits, 0, 0);
-    } else {
-        let per = brams_per_bank(&hw.family, 128, c);
-        push(
-            "xoshiro128++ state (block RAM per lane)",
-            format!("L x ceil-aspect(128 bits x C) = {l} x {per} (C = {c})"),
-            0,
-            0,
-            0,
-            l * per,
-        );
+    // The RTL keeps each chain's generator state and next draw in a per-lane memory read in
+    // the decision cycle, so never in block RAM: flip-flops for one chain (and on iCE40, which
+    // has no LUT RAM), LUT RAM otherwise (measured, yosys 0.23: RAM32M16 / TRELLIS_DPR16X4).
+    match hw.family.as_str() {
+        "lattice-ice40" | "intel-agilex" => {
+            push("xoshiro128++ state (flip-flops)", format!("L C 128 = {l} x {c} x 128"), 0, l * c * 128, 0, 0)
+        }
+        _ if c == 1 => {
+            push("xoshiro128++ state (flip-flops)", format!("L C 128 = {l} x {c} x 128"), 0, l * c * 128, 0, 0)
+        }
+        "lattice-ecp5" => {
+            // TRELLIS_DPR16X4: 16 words of 4 bits in 4 LUT4s.
+            let cells = 160u64.div_ceil(4) * c.div_ceil(16);
+            push(
+                "xoshiro128++ state and draws (LUT RAM)",
+                format!("L x 4 ceil(160/4) ceil(C/16) = {l} x 4 x {cells} (TRELLIS_DPR16X4)"),
+                l * 4 * cells,
+                0,
+                0,
+                0,
+            )
+        }
+        _ => {
+            // RAM32M16 (16 bits x 32 words) or RAM64M8 (8 bits x 64 words), 8 LUT6 each.
+            let cells = if c <= 32 { 160 / 16 } else { 160 / 8 * c.div_ceil(64) };
+            push(
+                "xoshiro128++ state and draws (LUT RAM)",
+                format!("L x 8 x (160 bits / (16 or 8)) = {l} x 8 x {cells} (RAM32M16 / RAM64M8)"),
+                l * 8 * cells,
+                0,
+                0,
+                0,
+            )
+        }
     }
     // Unit-address bits (ub) and chain bits (cb).
     let ub = needs.weight_entry_bits.saturating_sub(needs.weight_bits) as u64;
@@ -159,62 +228,95 @@ pub fn estimate(hw: &HwConfig, needs: &MemoryNeeds, chains: usize) -> Resources 
         0,
     );
     // Calibrated likewise: the job, word and chain counters and the adjacency address adder,
-    // the table index (an adder and two caps, about 4a), the small per-lane ROMs that synthesis
-    // keeps in LUTs (about one LUT per bit of a fetched word, A (1 + wb + ub)), and ~128 LUTs
-    // of control; without it the estimate missed ~310 LUTs per lane.
+    // the table index (an adder and two caps, about 4a) and ~128 LUTs of control (with the
+    // ROMs kept in logic, ~310 LUTs per lane were missing without it).
+    push("issue control, table index", format!("L (4a + 128) = {l} x (4 x {acc} + 128)"), l * (4 * acc + 128), 0, 0, 0);
+    let m = &hw.memories;
+    // The RTL keeps the states in flip-flops whatever kind of state memory the JSON
+    // configures (measured: Z(6,4) n = 100 on one bram-pipelined lane, 2430 LUT6 by yosys,
+    // estimated 2487 with these lines, 787 without). They are read through m : 1 multiplexers,
+    // one per adder slot and one for the unit's own state per lane (a LUTk selects among
+    // k - 2 inputs), and each bit has a write port per lane: the address compare, enable,
+    // written bit and held bit, ub + cb + 3 inputs in a tree of LUTk. Measured (yosys 0.23,
+    // BENCHMARKS.md "RTL"): 4.45 LUT6 per lane and state bit on UltraScale+ at ub = 8.
+    // Without a weight-fetch register the adjacency ROM is constant logic and synthesis
+    // prunes a slot's multiplexer to the neighbours stored in that slot, at most
+    // m = ceil(E / (L A)) units of C chains (E weight-memory entries); without any pipeline
+    // register the write address is too, and each bit keeps the one port of its owner lane
+    // (the p-bit arrays).
+    let sb = needs.state_bits;
+    let k = resource_family(&hw.family).map_or(6, |f| f.1) as u64;
+    let m_in = if hw.latency.weight_fetch == 0 { sb.min(needs.weight_entries.div_ceil(l * a) * c) } else { sb };
+    let ports = if s == 0 { 1 } else { l };
+    let read = ((a + 1) * m_in).div_ceil(k - 2);
+    let per_bit = (ub + cb + 3).div_ceil(k - 1);
     push(
-        "issue control, table index, per-lane ROMs",
-        format!("L (4a + A (1 + wb + ub) + 128) = {l} x (4 x {acc} + {a} x (1 + {wb} + {ub}) + 128)"),
-        l * (4 * acc + a * (1 + wb + ub) + 128),
+        "state read multiplexers",
+        format!("L ceil((A + 1) m / (k - 2)) = {l} x ceil({} x {m_in} / {}) (m inputs, LUT{k})", a + 1, k - 2),
+        l * read,
         0,
         0,
         0,
     );
-    let m = &hw.memories;
-    if m.state.kind == MemoryKind::Registers {
-        // States in flip-flops (as the RTL keeps them) are read through m : 1 multiplexers,
-        // one per adder slot and one for the unit's own state per lane (a LUTk selects among
-        // k - 2 inputs), and each bit has a write port per lane: the address compare, enable,
-        // written bit and held bit, ub + cb + 3 inputs in a tree of LUTk. Measured (yosys 0.23,
-        // BENCHMARKS.md "RTL"): 4.45 LUT6 per lane and state bit on UltraScale+ at ub = 8.
-        // Without a weight-fetch register the adjacency ROM is constant logic and synthesis
-        // prunes a slot's multiplexer to the neighbours stored in that slot, at most
-        // m = ceil(E / (L A)) units of C chains (E weight-memory entries); without any pipeline
-        // register the write address is too, and each bit keeps the one port of its owner lane
-        // (the p-bit arrays).
-        let sb = needs.state_bits;
-        let k = resource_family(&hw.family).map_or(6, |f| f.1) as u64;
-        let m_in = if hw.latency.weight_fetch == 0 { sb.min(needs.weight_entries.div_ceil(l * a) * c) } else { sb };
-        let ports = if s == 0 { 1 } else { l };
-        let read = ((a + 1) * m_in).div_ceil(k - 2);
-        let per_bit = (ub + cb + 3).div_ceil(k - 1);
-        push(
-            "state read multiplexers",
-            format!("L ceil((A + 1) m / (k - 2)) = {l} x ceil({} x {m_in} / {}) (m inputs, LUT{k})", a + 1, k - 2),
-            l * read,
-            0,
-            0,
-            0,
-        );
-        push(
-            "state write ports",
-            format!("ports N C ceil((ub + cb + 3) / (k - 1)) = {ports} x {sb} x {per_bit}"),
-            ports * sb * per_bit,
-            0,
-            0,
-            0,
-        );
-    }
-    for (name, mem) in [("weight", &m.weight), ("state", &m.state), ("table", &m.table)] {
-        let mut line = memory_line(&hw.family, name, mem);
-        if name == "state" && line.ffs > 0 {
-            // Flip-flops hold the model's states, not the configured capacity (measured: the
-            // RTL keeps N C bits).
-            line.formula = format!("N C = {} (of {} configured)", needs.state_bits, line.ffs);
-            line.ffs = needs.state_bits;
+    push(
+        "state write ports",
+        format!("ports N C ceil((ub + cb + 3) / (k - 1)) = {ports} x {sb} x {per_bit}"),
+        ports * sb * per_bit,
+        0,
+        0,
+        0,
+    );
+    // The RTL's memories (rtl.rs), one set per lane, as deep as the fullest lane needs them.
+    // Adjacency: A slots of {valid, weight, neighbour}, but slots past the largest fan-in are
+    // always empty and synthesis drops them. Jobs: {word base, words, bias, unit}, read in the
+    // issue cycle. Table: r bits per entry. A ROM kept in logic costs its bits over 2^k per LUT
+    // (calibrated with the lines above on the four UltraScale+ designs of the test below; on
+    // ECP5, one lane of Z(6,4) n = 16 with its 64 x 92 adjacency ROM in logic took 335 LUT4
+    // more than n = 17 with it in block RAM, against 368 here).
+    let slots = a.min(needs.max_degree.max(1) as u64);
+    let adj_w = slots * (1 + wb + ub);
+    let job_w =
+        bits_for(needs.lane_words.max(1) - 1) + bits_for((needs.max_degree as u64).div_ceil(a).max(1)) + wb + ub;
+    let roms = [
+        ("adjacency ROM", adj_w, needs.lane_words, hw.latency.weight_fetch > 0, "min(A, dmax) (1 + wb + ub)"),
+        ("job ROM", job_w, needs.lane_units, false, "word base, words, bias, unit"),
+        ("table ROM", r, needs.table_entries, hw.latency.table_lookup > 0, "r"),
+    ];
+    for (name, width, depth, registered, w_is) in roms {
+        let map = rom_brams(&hw.family, width, depth, registered);
+        if map.brams > 0 {
+            push(
+                &format!("{name} per lane (block RAM)"),
+                format!("L x {} = {l} x {} ({depth} words x {width} bits = {w_is}; {})", map.brams, map.brams, map.why),
+                0,
+                0,
+                0,
+                l * map.brams,
+            );
+        } else {
+            // A LUTk holds 2^k bits; small ROMs fold into the logic they feed, and a one-word
+            // ROM (one unit per lane, as in the p-bit arrays) is constants.
+            let luts = if depth <= 1 { 0 } else { (width * depth).div_ceil(1 << k) };
+            push(
+                &format!("{name} per lane (logic)"),
+                format!("L ceil(W D / 2^k) = {l} x ceil({width} x {depth} / {}) (W = {w_is}; {})", 1u64 << k, map.why),
+                l * luts,
+                0,
+                0,
+                0,
+            );
         }
-        lines.push(line);
     }
+    // The state array is flip-flops in the RTL whatever the JSON configures: the model's N C
+    // bits (measured), not the configured capacity.
+    push(
+        "state (flip-flops)",
+        format!("N C = {} (the JSON configures {} bits)", needs.state_bits, m.state.bits()),
+        0,
+        needs.state_bits,
+        0,
+        0,
+    );
     let total = Line {
         item: "total".into(),
         formula: "sum of the lines".into(),
@@ -230,21 +332,51 @@ pub fn estimate(hw: &HwConfig, needs: &MemoryNeeds, chains: usize) -> Resources 
 mod tests {
     use super::*;
 
+    /// `memory_libmap`'s choice for the ROMs of measured designs (yosys 0.23, run up to the
+    /// memory mapping on the generated RTL; BENCHMARKS.md "RTL"): (family, width, depth,
+    /// registered read, block RAM units it used).
     #[test]
-    fn bram_aspects() {
-        // 1208 x 27-bit entries: 72-bit words hold two, depth 512 -> one RAMB36 per bank.
-        assert_eq!(brams_per_bank("xilinx-ultrascale-plus", 72, 512), 1);
-        assert_eq!(brams_per_bank("xilinx-ultrascale-plus", 36, 1024), 1);
-        assert_eq!(brams_per_bank("xilinx-ultrascale-plus", 16, 4096), 2);
-        assert_eq!(brams_per_bank("xilinx-ultrascale-plus", 1, 65536), 2);
-        assert_eq!(brams_per_bank("intel-agilex", 40, 512), 1);
-        assert_eq!(brams_per_bank("lattice-ice40", 8, 512), 1);
-        assert_eq!(brams_per_bank("lattice-ecp5", 36, 1024), 2);
+    fn rom_mapping_follows_yosys() {
+        let cases = [
+            // Tables (r bits x entries), read through a register.
+            ("lattice-ecp5", 8, 101, true, 0),
+            ("lattice-ecp5", 8, 201, true, 0),
+            ("lattice-ecp5", 8, 401, true, 1),
+            ("lattice-ecp5", 8, 1599, true, 1),
+            ("lattice-ice40", 8, 101, true, 0),
+            ("lattice-ice40", 8, 201, true, 1),
+            ("lattice-ice40", 8, 800, true, 2),
+            ("lattice-ice40", 8, 1599, true, 4),
+            ("xilinx-ultrascale-plus", 16, 190, true, 0),
+            ("xilinx-ultrascale-plus", 8, 401, true, 0),
+            ("xilinx-ultrascale-plus", 16, 756, true, 1),
+            ("xilinx-ultrascale-plus", 16, 3018, true, 3),
+            // Adjacency ROMs (A slots of 1 + wb + ub bits x words).
+            ("lattice-ecp5", 92, 64, true, 0),
+            ("lattice-ecp5", 96, 68, true, 3),
+            ("lattice-ecp5", 100, 52, true, 0),
+            ("lattice-ecp5", 100, 100, true, 3),
+            ("lattice-ecp5", 50, 256, true, 2),
+            ("lattice-ecp5", 108, 262, true, 3),
+            ("lattice-ecp5", 100, 100, false, 0),
+            ("lattice-ice40", 88, 32, true, 0),
+            ("lattice-ice40", 96, 68, true, 6),
+            ("lattice-ice40", 100, 140, true, 7),
+            ("lattice-ice40", 104, 400, true, 13),
+            ("xilinx-ultrascale-plus", 100, 140, true, 0),
+            ("xilinx-ultrascale-plus", 104, 200, true, 0),
+            ("xilinx-ultrascale-plus", 104, 400, true, 3),
+        ];
+        for (family, width, depth, registered, brams) in cases {
+            let m = rom_brams(family, width, depth, registered);
+            assert_eq!(m.brams, brams, "{family} {depth} x {width}: {}", m.why);
+        }
     }
 
-    /// The estimate stays within 20% of `synth_xilinx -family xcup -flatten` (yosys 0.23) for
-    /// the designs measured in BENCHMARKS.md ("RTL: synthesis and co-simulation"):
-    /// (preset, needs, instantiated lanes, measured LUTs, measured flip-flops).
+    /// The estimate stays within 20% of `synth_xilinx -family xcup -flatten` (yosys 0.23) in
+    /// LUTs and flip-flops, and equals its block RAM count, for the designs measured in
+    /// BENCHMARKS.md ("RTL: synthesis and co-simulation"): (preset, needs, instantiated lanes,
+    /// measured LUTs, flip-flops, 18 Kb block RAMs).
     #[test]
     fn estimate_matches_yosys_on_measured_designs() {
         let reference = MemoryNeeds {
@@ -255,6 +387,8 @@ mod tests {
             table_entries: 101,
             accumulator_bits: 20,
             max_degree: 14,
+            lane_units: 8,
+            lane_words: 14,
         };
         let zephyr_200 = MemoryNeeds {
             weight_bits: 16,
@@ -264,14 +398,30 @@ mod tests {
             table_entries: 101,
             accumulator_bits: 19,
             max_degree: 4,
+            lane_units: 28,
+            lane_words: 28,
         };
         // bram-pipelined on the 28-unit model instantiates 7 of its 16 lanes (7 units per colour).
+        let bram_pipelined = MemoryNeeds { table_entries: 3018, lane_units: 4, lane_words: 10, ..reference };
+        // Z(6,4) n = 100 (400 units, fan-in at most 4) on one bram-pipelined lane.
+        let zephyr_400 = MemoryNeeds {
+            weight_bits: 16,
+            weight_entry_bits: 25,
+            weight_entries: 1796,
+            state_bits: 400,
+            table_entries: 3018,
+            accumulator_bits: 19,
+            max_degree: 4,
+            lane_units: 400,
+            lane_words: 400,
+        };
         let cases = [
-            ("ice40-up5k", reference, 4, 3030, 1056),
-            ("ecp5-85", zephyr_200, 8, 12178, 2386),
-            ("bram-pipelined", MemoryNeeds { table_entries: 3018, ..reference }, 7, 4505, 2058),
+            ("ice40-up5k", reference, 4, 3030, 1056, 0),
+            ("ecp5-85", zephyr_200, 8, 12178, 2386, 0),
+            ("bram-pipelined", bram_pipelined, 7, 4505, 2058, 21),
+            ("bram-pipelined", zephyr_400, 1, 2430, 860, 6),
         ];
-        for (preset, needs, lanes, luts, ffs) in cases {
+        for (preset, needs, lanes, luts, ffs, brams) in cases {
             let mut hw = HwConfig::preset(preset).unwrap();
             hw.family = "xilinx-ultrascale-plus".into();
             hw.lanes = lanes;
@@ -280,6 +430,72 @@ mod tests {
                 let err = (est as f64 / measured as f64 - 1.0).abs();
                 assert!(err < 0.2, "{preset} {what}: estimate {est}, yosys {measured}");
             }
+            assert_eq!(e.brams, brams, "{preset} block RAMs");
+        }
+    }
+
+    /// Block RAMs of whole designs in their own families, exact against yosys 0.23
+    /// (`calo4p fpga-sim synth --no-pnr`, BENCHMARKS.md "RTL"): (preset, lanes, adder width,
+    /// needs, block RAMs). Zephyr models are `calo4p model random --zephyr 6,4
+    /// --per-partition n --seed 1`; 7x7x7x7 is the reference model.
+    #[test]
+    fn block_rams_match_yosys_per_family() {
+        let reference = MemoryNeeds {
+            weight_bits: 16,
+            weight_entry_bits: 21,
+            weight_entries: 168,
+            state_bits: 28,
+            table_entries: 101,
+            accumulator_bits: 20,
+            max_degree: 14,
+            lane_units: 8,
+            lane_words: 14,
+        };
+        // Z(6,4) with n units per colour class on one lane of A = 4: 4n words of 1 + 16 + ub bits.
+        let zephyr = |n: u64, ub: u32, lane_units: u64| MemoryNeeds {
+            weight_bits: 16,
+            weight_entry_bits: 16 + ub,
+            weight_entries: 0,
+            state_bits: 4 * n,
+            table_entries: 101,
+            accumulator_bits: 19,
+            max_degree: 4,
+            lane_units,
+            lane_words: lane_units,
+        };
+        let z200 = MemoryNeeds {
+            weight_entry_bits: 26,
+            state_bits: 800,
+            max_degree: 20,
+            accumulator_bits: 21,
+            lane_units: 100,
+            lane_words: 262,
+            ..zephyr(200, 10, 100)
+        };
+        let cases = [
+            // 800 units on 8 lanes: the adjacency ROMs (262 words x 108 bits) in 3 DP16KD each.
+            ("ecp5-85", 8, 4, z200, 24),
+            // One lane of Z(6,4) n = 16 (64 words x 92 bits: logic) and n = 17 (68 x 96: 3 DP16KD).
+            ("ecp5-85", 1, 4, zephyr(16, 6, 64), 0),
+            ("ecp5-85", 1, 4, zephyr(17, 7, 68), 3),
+            ("ecp5-85", 2, 4, zephyr(50, 8, 100), 6),
+            ("ice40-up5k", 2, 4, zephyr(50, 8, 100), 14),
+            // Adder width 8 with fan-in 4: the empty slots are dropped (100 bits, not 200).
+            ("ice40-up5k", 1, 8, zephyr(35, 8, 140), 7),
+            // The table: 401 entries x 8 bits in a DP16KD per lane (7 lanes built), 800 in two
+            // SB_RAM40_4K per lane.
+            ("ecp5-85", 7, 4, MemoryNeeds { table_entries: 401, lane_units: 4, lane_words: 10, ..reference }, 7),
+            ("ice40-up5k", 4, 4, MemoryNeeds { table_entries: 800, ..reference }, 8),
+            // 3018 x 16 table (3 RAMB18) and 400 x 104 adjacency (3 RAMB18) on one lane.
+            ("bram-pipelined", 1, 4, MemoryNeeds { table_entries: 3018, ..zephyr(100, 9, 400) }, 6),
+        ];
+        for (preset, lanes, adder_width, needs, brams) in cases {
+            let mut hw = HwConfig::preset(preset).unwrap();
+            hw.lanes = lanes;
+            hw.adder_width = adder_width;
+            let e = estimate(&hw, &needs, 1);
+            let lines: Vec<_> = e.lines.iter().filter(|l| l.brams > 0).map(|l| &l.formula).collect();
+            assert_eq!(e.total.brams, brams, "{preset} x {lanes} lanes: {lines:?}");
         }
     }
 }

@@ -6,8 +6,8 @@
 //!
 //! Before synthesis a design is checked against the device's capacity with lower bounds that
 //! follow from the design itself ([`fit`]): the state and generator flip-flops, and the ROM
-//! bits that must become LUTs (memories read in the issue cycle) or block RAM. A design that
-//! cannot fit is refused with the numbers, before any tool runs.
+//! bits that become LUTs or block RAM (as yosys 0.23 chooses, [`crate::resources::rom_brams`]).
+//! A design that cannot fit is refused with the numbers, before any tool runs.
 
 use crate::rtl::{self, RtlDesign};
 use crate::tools::{require, run, ToolError};
@@ -112,7 +112,8 @@ pub struct Needs {
     pub ffs: u64,
     /// LUTs for ROMs read in the issue cycle (16 bits per LUT4).
     pub rom_luts: u64,
-    /// Block RAMs for ROMs read through a register.
+    /// Block RAMs for the ROMs yosys 0.23 maps to block RAM (read through a register and
+    /// large enough, [`crate::resources::rom_brams`]).
     pub brams: u64,
     /// I/O pins of the wrapper `calo4p_fpga`.
     pub ios: u64,
@@ -120,12 +121,19 @@ pub struct Needs {
 
 /// What `d` needs at least on `dev`.
 pub fn needs(d: &RtlDesign, dev: &Device) -> Needs {
+    let family = match dev.family {
+        "ice40" => "lattice-ice40",
+        "ecp5" => "lattice-ecp5",
+        _ => "xilinx-ultrascale-plus",
+    };
     let (mut rom_luts, mut brams) = (0u64, 0u64);
     for m in &d.memories {
         let bits = m.words * m.width as u64;
-        if m.registered && dev.bram_bits > 0 {
-            // At least its bits in whole block RAMs, and one block RAM per memory.
-            brams += bits.div_ceil(dev.bram_bits).max(1);
+        // Block RAM only where yosys 0.23 puts the ROM there (a registered read, and cheaper
+        // than logic: small registered ROMs stay in LUTs).
+        let b = crate::resources::rom_brams(family, m.width as u64, m.words, m.registered).brams;
+        if b > 0 && dev.bram_bits > 0 {
+            brams += b;
         } else {
             // A LUT4 holds 16 bits.
             rom_luts += bits.div_ceil(16);

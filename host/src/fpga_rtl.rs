@@ -188,8 +188,9 @@ trait Configured {
     ) -> Result<(CosimReport, Statistics)>;
     /// The hardware.
     fn hw(&self) -> &HwConfig;
-    /// fpga-sim's resource estimate for this model.
-    fn estimate(&self) -> Resources;
+    /// fpga-sim's resource estimate for this model with `lanes` lanes: those the RTL builds
+    /// (lanes that own no unit are left out of it).
+    fn estimate(&self, lanes: usize) -> Resources;
 }
 
 impl<W: RawWeight> Configured for Setup<'_, W> {
@@ -234,12 +235,9 @@ impl<W: RawWeight> Configured for Setup<'_, W> {
         self.acc.config()
     }
 
-    fn estimate(&self) -> Resources {
-        resources::estimate(
-            self.acc.config(),
-            &self.acc.memory_needs(),
-            self.state.len() / self.acc.model().num_units(),
-        )
+    fn estimate(&self, lanes: usize) -> Resources {
+        let hw = HwConfig { lanes: lanes.try_into().unwrap_or(u32::MAX), ..self.acc.config().clone() };
+        resources::estimate(&hw, &self.acc.memory_needs(), self.state.len() / self.acc.model().num_units())
     }
 }
 
@@ -391,7 +389,11 @@ struct SynthOutput {
 pub fn run_synth(a: SynthArgs) -> Result<()> {
     let dev = synth::device(&a.family, a.device.as_deref()).map_err(|e| anyhow::anyhow!("--family/--device: {e}"))?;
     let model = ModelFile::load(&a.design.model)?;
-    let (d, hw, estimate) = configured(&a.design, &model, &mut |c| Ok((c.design()?, c.hw().clone(), c.estimate())))?;
+    let (d, hw, estimate) = configured(&a.design, &model, &mut |c| {
+        let d = c.design()?;
+        let estimate = c.estimate(d.lanes);
+        Ok((d, c.hw().clone(), estimate))
+    })?;
     let estimate = (dev.family == "xilinx").then_some(estimate);
     let needs = synth::fit(&d, &dev).map_err(|e| anyhow::anyhow!("{e} (before synthesis; nothing was run)"))?;
     let work = WorkDir::new(a.tool.keep.as_deref(), "synth")?;

@@ -21,6 +21,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc keeps freed blocks for reuse where glibc's malloc maps and unmaps every tensor
+/// of training over its mmap threshold (see host/Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "calo4p",

@@ -79,8 +79,9 @@ pub struct TrainArgs {
     /// Block Gibbs sweeps of the chains per step.
     #[arg(long, default_value_t = 20)]
     pub sweeps: usize,
-    /// Negative-phase arithmetic: float, or fixed[:Qm.n[:BITS]].
-    #[arg(long, default_value = "float")]
+    /// Negative-phase arithmetic: float32 (the vectorised f32 kernel), float (f64), or
+    /// fixed[:Qm.n[:BITS]].
+    #[arg(long, default_value = "float32")]
     pub negative_engine: String,
     /// Code of the incident energy in partition 0.
     #[arg(long, value_enum, default_value_t)]
@@ -303,7 +304,7 @@ pub struct GenerateArgs {
     /// Incident energies: LO:HI (MeV, log-uniform) or a file (HDF5 showers or numbers).
     #[arg(long)]
     pub energies: Option<String>,
-    /// Latent source: float, fixed[:Qm.n[:BITS]], fpga-sim (the simulated accelerator of
+    /// Latent source: float (f64), float32, fixed[:Qm.n[:BITS]], fpga-sim (the simulated accelerator of
     /// --hw), or samples:FILE (dimod SampleSet JSON, CSV or .npy, with partition 0 clamped to
     /// the energy code).
     #[arg(long, default_value = "float")]

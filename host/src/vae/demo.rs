@@ -116,7 +116,7 @@ pub fn config(o: &DemoOptions, train: &Showers, val: &Showers) -> Result<VaeConf
         temperature: (1.0, 0.1),
         chains: 256,
         sweeps_per_step: 20,
-        negative_engine: "float".into(),
+        negative_engine: "float32".into(),
         kl_weight: 1.0,
         n_train: train.len(),
         n_val: val.len(),

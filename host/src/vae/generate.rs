@@ -36,6 +36,8 @@ use std::path::{Path, PathBuf};
 pub enum PriorEngine {
     /// Block Gibbs, f64.
     Float,
+    /// Block Gibbs, f32.
+    Float32,
     /// Block Gibbs, fixed point (format, table bits).
     Fixed(calo4p_core::QFormat, u32),
     /// The simulated accelerator (`calo4p-fpga-sim`) with the hardware of
@@ -55,8 +57,9 @@ impl std::str::FromStr for PriorEngine {
             "fpga-sim" => Ok(PriorEngine::FpgaSim),
             _ => match s.parse::<NegativeEngine>() {
                 Ok(NegativeEngine::Float) => Ok(PriorEngine::Float),
+                Ok(NegativeEngine::Float32) => Ok(PriorEngine::Float32),
                 Ok(NegativeEngine::Fixed(q, r)) => Ok(PriorEngine::Fixed(q, r)),
-                Err(_) => Err(format!("{s:?}: expected float, fixed[:Qm.n[:BITS]], fpga-sim or samples:FILE")),
+                Err(_) => Err(format!("{s:?}: expected float, float32, fixed[:Qm.n[:BITS]], fpga-sim or samples:FILE")),
             },
         }
     }
@@ -353,6 +356,7 @@ pub fn generate_from(session: &Session, options: &GenerateOptions) -> Result<Sho
             let energies = draw_energies(options)?;
             let engine = match engine {
                 PriorEngine::Fixed(q, r) => NegativeEngine::Fixed(*q, *r),
+                PriorEngine::Float32 => NegativeEngine::Float32,
                 _ => NegativeEngine::Float,
             };
             (latent_from_gibbs(session, &prior, &energies, engine, options.sweeps, options.seed)?, energies)

@@ -23,18 +23,20 @@ pub fn reconstruction(pred: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
 }
 
 /// Mean over the batch of the hit cross-entropy summed over voxels; `hits` holds 0 or 1.
+/// y ln σ(x) + (1 − y) ln σ(−x) = y x + ln σ(−x), as ln σ(x) = x + ln σ(−x): one
+/// logarithm and one exponential per voxel instead of two each (PyTorch's
+/// `binary_cross_entropy_with_logits` uses the same form).
 pub fn hit(logits: Tensor<2>, hits: Tensor<2>) -> Tensor<1> {
-    let miss = hits.clone().neg().add_scalar(1.0);
-    let ll = hits * log_sigmoid(logits.clone()) + miss * log_sigmoid(logits.neg());
+    let ll = hits * logits.clone() + log_sigmoid(logits.neg());
     ll.sum_dim(1).mean().neg()
 }
 
 /// `E_q[ln q]` of independent Bernoulli units with these logits, summed over units, averaged
 /// over the batch.
+/// q ln q + (1 − q) ln(1 − q) with q = σ(l) is q l + ln σ(−l) (as in [`hit`]).
 pub fn negative_entropy(logits: Tensor<2>) -> Tensor<1> {
     let q = sigmoid(logits.clone());
-    let p = q.clone().neg().add_scalar(1.0);
-    (q * log_sigmoid(logits.clone()) + p * log_sigmoid(logits.neg())).sum_dim(1).mean()
+    (q * logits.clone() + log_sigmoid(logits.neg())).sum_dim(1).mean()
 }
 
 /// Mean prior energy of (relaxed) posterior samples `[B, 4 N]`.

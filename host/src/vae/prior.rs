@@ -18,7 +18,7 @@ use calo4p_core::arithmetic::{Arithmetic, Fixed, Float, Rule};
 use calo4p_core::gibbs::{BlockGibbs, Chains, Clamp};
 use calo4p_core::json::Edge;
 use calo4p_core::qformat::RawWeight;
-use calo4p_core::rng::{self, Pcg32};
+use calo4p_core::rng::Pcg32Lanes;
 use calo4p_core::{LutSpec, QFormat};
 use rand_core::RngCore;
 
@@ -238,6 +238,11 @@ impl ChainState {
                 let arith = Float::<f64>::new(beta, Rule::HeatBath)?;
                 drive(&built, arith, self, sweeps, seed, clamp)
             }
+            NegativeEngine::Float32 => {
+                let built = Built::float32(model)?;
+                let arith = Float::<f32>::new(beta, Rule::HeatBath)?;
+                drive(&built, arith, self, sweeps, seed, clamp)
+            }
             NegativeEngine::Fixed(format, bits) => match format.bits() {
                 0..=8 => fixed::<i8>(model, format, bits, beta, self, sweeps, seed, clamp),
                 9..=16 => fixed::<i16>(model, format, bits, beta, self, sweeps, seed, clamp),
@@ -284,11 +289,17 @@ where
     };
     let (units, c) = (chains.units, chains.chains);
     let mut view = Chains::new(&mut chains.state, units, c)?;
-    let mut rngs = vec![Pcg32::new(0, 0); c];
-    rng::chain_streams(seed, 0, &mut rngs);
+    // PCG32 stream c of `seed` for chain c, held as structure-of-arrays lanes (the same
+    // words as per-chain generators, drawn in one vector loop).
+    let mut words = vec![0u64; 2 * c];
+    let mut rngs = Pcg32Lanes::new(&mut words, seed, 0);
     let mut fields = vec![A::Field::default(); sampler.scratch_len(c)];
+    let mut plan_words = vec![0i32; sampler.plans_len()];
+    let plans = sampler.plans(&arith, c, &mut plan_words);
     for _ in 0..sweeps {
-        sampler.sweep(&mut arith, &mut view, &mut rngs, &mut fields).context("block Gibbs sweep")?;
+        sampler
+            .sweep_with(&mut arith, &mut view, &mut rngs, &mut fields, &plans, &mut ())
+            .context("block Gibbs sweep")?;
     }
     Ok(arith.saturations())
 }

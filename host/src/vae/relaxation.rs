@@ -15,12 +15,13 @@ pub fn temperature(start: f64, end: f64, progress: f64) -> f64 {
     start * (end / start).powf(progress.clamp(0.0, 1.0))
 }
 
-/// `rows x cols` logistic deviates.
+/// `rows x cols` logistic deviates ln(u / (1 − u)), one logarithm each (1 − u is exact for
+/// the dyadic u of [`uniform_open`] from 1/2 on; the quotient rounds once).
 pub fn logistic_noise(rng: &mut impl RngCore, rows: usize, cols: usize) -> Vec<f32> {
     (0..rows * cols)
         .map(|_| {
             let u = uniform_open(rng);
-            (u.ln() - (-u).ln_1p()) as f32
+            (u / (1.0 - u)).ln() as f32
         })
         .collect()
 }
