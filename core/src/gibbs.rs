@@ -17,7 +17,8 @@
 //! its terms in the stored order. The *gather* kernel sums one unit's field over all its
 //! neighbours for 128 (or 64, 16, 1) chains at a time in i16 lanes held in registers, and
 //! decides those chains at once; the scratch then holds its plan (the column neighbours of
-//! the partition regrouped by unit) instead of fields. The gather kernel runs for integer
+//! the partition regrouped by unit) instead of fields, unless [`BlockGibbs::plans`] built
+//! every partition's plan beforehand for [`BlockGibbs::sweep_with`]. The gather kernel runs for integer
 //! arithmetic ([`Arithmetic::plan_words`]) from 64 chains on, when the plan fits the scratch
 //! and every unit's |bias| + Σ|W| fits i16, so that its sums are exact in any order; both
 //! kernels give the same states and saturations (tested below). f32
@@ -649,8 +650,9 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
     /// runs. With `ordered` (floats, [`BlockGibbs::gather_ordered`]) the weight word is the
     /// weight's bits ([`Arithmetic::weight_word`]) and there is no bound; each unit's entries
     /// keep the model's order (by q, then row), the order in which the reference kernel adds
-    /// them. Built again every sweep (about 20 instructions per column entry), so that the
-    /// sampler needs no storage of its own.
+    /// them. A plain sweep builds it again every sweep (about 20 instructions per column
+    /// entry), so that the sampler needs no storage of its own; [`BlockGibbs::plans`] builds
+    /// every partition's once, in caller storage.
     fn plan<'w, A: Arithmetic<Weight = W>>(
         &self,
         p: usize,

@@ -12,9 +12,9 @@
 //! | [`arithmetic`] | the [`Arithmetic`] trait: one kernel, float ([`Float`]) or fixed ([`Fixed`]) |
 //! | [`expf`] | e^x in f32 without branches or tables, within 1 ulp of libm: the float sampler's decisions, vectorised |
 //! | [`rng`] | per-chain PCG32 streams and a hardware-style xoshiro128++ |
-//! | [`gibbs`] | block (chromatic) Gibbs sweeps over many chains side by side, with clamping |
+//! | [`gibbs`] | block (chromatic) Gibbs sweeps over many chains side by side, with clamping; plans kept across sweeps, and a [`Tally`] of every update's exact field |
 //! | [`anneal`] | β schedules and simulated annealing with heat-bath or Metropolis updates |
-//! | [`stats`] | streaming moments: means, edge second moments, energy, magnetisation |
+//! | [`stats`] | streaming moments: means, edge second moments, energy, magnetisation; energies carried through the sweeps ([`stats::Tracker`]) |
 //! | `json` | the model interchange JSON parsed with serde-json-core into fixed capacity (feature `json`, on by default) |
 //! | [`compact`] | the quantised model's compact binary form, checked on the way in |
 //!
