@@ -252,7 +252,10 @@ impl WorkDir {
         match keep {
             Some(p) => {
                 std::fs::create_dir_all(p).with_context(|| format!("--keep {}", p.display()))?;
-                Ok(Self { path: p.to_path_buf(), remove: false })
+                // Absolute: the tools run in this directory, and the testbench is started
+                // by its path from there (a relative --keep used to name a missing file).
+                let path = std::path::absolute(p).with_context(|| format!("--keep {}", p.display()))?;
+                Ok(Self { path, remove: false })
             }
             None => {
                 let path = std::env::temp_dir().join(format!("calo4p-{what}-{}", std::process::id()));
