@@ -290,28 +290,29 @@ pub fn estimate(hw: &HwConfig, needs: &MemoryNeeds, chains: usize) -> Resources 
         0,
     );
     // ECP5 only: synth_ecp5 (yosys 0.23) maps into more LUT4s than the LUT4 lines above, which
-    // match iCE40 (SB_LUT4, within 8% on four designs). Two terms, fitted (least squares in
-    // relative error, rounded) on five ECP5 designs (BENCHMARKS.md "RTL"; Z(6,4) n = 16, 17 on
-    // one lane, n = 50 on two, n = 200 on eight, the 28-unit reference on seven), all within
-    // 7% with them and 25-48% low without:
-    // * per state bit, whatever the lanes: 15 LUT4. Its abc9 mapping builds the state array's
-    //   next-state and read logic from LUT5-LUT7 (2-8 LUT4 joined by PFUMX / L6MUX21: 24599
-    //   and 12802 of them for 800 units), where iCE40 keeps LUT4 trees;
-    // * per lane: 150 LUT4, mostly carry chains counted as whole CCU2C (2 LUT4 per 2 bits,
+    // match iCE40 (SB_LUT4, within 8% on four designs). Three terms, fitted (least squares in
+    // relative error, rounded) on eight ECP5 designs of the current RTL (BENCHMARKS.md "RTL":
+    // Z(6,4) n = 16, 17 on one lane, n = 50 on two, n = 180, 190, 210, 240 on eight, the 28-unit
+    // reference on seven), all within 5% with them and 20-48% low without:
+    // * per state bit: 12 LUT4, and per lane and state bit: 3 more. Its abc9 mapping builds the
+    //   state array's next-state logic and each lane's read multiplexers from LUT5-LUT7 (2-8
+    //   LUT4 joined by PFUMX / L6MUX21: 29758 and 17787 of them for 720 units), where iCE40
+    //   keeps LUT4 trees;
+    // * per lane: 88 LUT4, mostly carry chains counted as whole CCU2C (2 LUT4 per 2 bits,
     //   also where a chain only compares: u < p, u + p, the counters and the index caps).
     if hw.family == "lattice-ecp5" {
         push(
             "state array wide-LUT mapping (ECP5)",
-            format!("15 N C = 15 x {sb} (fitted, yosys 0.23 synth_ecp5)"),
-            15 * sb,
+            format!("(12 + 3 L) N C = (12 + 3 x {l}) x {sb} (fitted, yosys 0.23 synth_ecp5)"),
+            (12 + 3 * l) * sb,
             0,
             0,
             0,
         );
         push(
             "carry cells and control (ECP5)",
-            format!("150 L = 150 x {l} (fitted, CCU2C counted as 2 LUT4)"),
-            150 * l,
+            format!("88 L = 88 x {l} (fitted, CCU2C counted as 2 LUT4)"),
+            88 * l,
             0,
             0,
             0,
@@ -576,11 +577,19 @@ mod tests {
         let z18 = needs(23, 324, 72, 101, 19, 4, 20, 20);
         let z35 = needs(24, 628, 140, 101, 19, 4, 140, 140);
         let z50 = needs(24, 898, 200, 101, 19, 4, 100, 100);
-        let z200 = needs(26, 8462, 800, 101, 21, 20, 100, 262);
+        // The current RTL on 8 lanes (lane sha256 ecd2072862cb...); n = 180 is the largest
+        // that places and routes on an ECP5-85.
+        let z180 = needs(26, 5544, 720, 101, 21, 20, 92, 168);
+        let z190 = needs(26, 7000, 760, 101, 21, 20, 96, 220);
+        let z210 = needs(26, 9924, 840, 101, 21, 20, 108, 310);
+        let z240 = needs(26, 14304, 960, 101, 21, 20, 120, 436);
         let r = needs(21, 168, 28, 101, 20, 14, 8, 14);
         let cases = [
             ("ecp5-85", 2, 4, z50, 7684),
-            ("ecp5-85", 8, 4, z200, 73008),
+            ("ecp5-85", 8, 4, z180, 77446),
+            ("ecp5-85", 8, 4, z190, 80844),
+            ("ecp5-85", 8, 4, z210, 92239),
+            ("ecp5-85", 8, 4, z240, 101962),
             ("ecp5-85", 7, 4, MemoryNeeds { table_entries: 401, lane_units: 4, lane_words: 10, ..r }, 7020),
             ("ecp5-85", 1, 4, z17, 2276),
             // Its 64 x 92 adjacency ROM in logic (n = 17's is in block RAM).
