@@ -760,6 +760,25 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         Some(&words[..size + 1 + 2 * total])
     }
 
+    /// Partition `p`'s plan of the `ordered` kind: the one built beforehand in `plans`, else
+    /// one built now in the field scratch; `None` when that gather kernel cannot run.
+    #[inline(always)]
+    fn plan_of<'a, A: Arithmetic<Weight = W>>(
+        &self,
+        p: usize,
+        arith: &A,
+        c: usize,
+        plans: &'a Plans<'_>,
+        fields: &'a mut [A::Field],
+        ordered: bool,
+    ) -> Option<&'a [i32]> {
+        if let Some(plan) = plans.get(p, c, ordered) {
+            return Some(plan);
+        }
+        let words = if ordered { arith.ordered_plan_words(fields) } else { arith.plan_words(fields) }?;
+        self.plan(p, arith, c, words, ordered)
+    }
+
     /// The sparse blocks (p, q), q > p, in order, each with the offset of partition q's
     /// states in the chain-major state of `c` chains: where the gather kernels read the
     /// neighbours stored in `p`'s rows. Returns the blocks and how many there are.
@@ -925,11 +944,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         // against 422 M updates per CPU-second; the 64-lane gather keeps its lanes in memory).
         let min = if self.isa == Isa::Avx512 { GATHER_CHUNK } else { GATHER_MIN_CHAINS };
         if GATHER && c >= min {
-            let plan = match plans.get(p, c, false) {
-                Some(plan) => Some(plan),
-                None => arith.plan_words(fields).and_then(|words| self.plan(p, arith, c, words, false)),
-            };
-            if let Some(plan) = plan {
+            if let Some(plan) = self.plan_of(p, arith, c, plans, fields, false) {
                 let z = &mut *chains.state;
                 return self.isa.run(
                     #[inline(always)]
@@ -957,11 +972,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         }
         // Floats have no exact fields to tally (`sweep_with` refuses them).
         if GATHER && !T::ACTIVE && c >= FLOAT_GATHER_MIN_CHAINS {
-            let plan = match plans.get(p, c, true) {
-                Some(plan) => Some(plan),
-                None => arith.ordered_plan_words(fields).and_then(|words| self.plan(p, arith, c, words, true)),
-            };
-            if let Some(plan) = plan {
+            if let Some(plan) = self.plan_of(p, arith, c, plans, fields, true) {
                 let z = &mut *chains.state;
                 return self.isa.run(
                     #[inline(always)]

@@ -64,7 +64,14 @@ impl Welford {
 pub fn magnetisation(chains: &Chains<'_>, c: usize) -> f64 {
     let n = chains.num_units();
     let ones: usize = (0..n).map(|i| chains.get(i, c) as usize).sum();
-    (2.0 * ones as f64 - n as f64) / n as f64
+    from_ones(ones as f64, n)
+}
+
+/// The magnetisation of a chain with `ones` of its `n` units at 1: every path computes it
+/// here, so that all give the same numbers.
+#[inline(always)]
+fn from_ones(ones: f64, n: usize) -> f64 {
+    (2.0 * ones - n as f64) / n as f64
 }
 
 /// [`magnetisation`] of every chain into `out` (one entry per chain), reading the state
@@ -89,7 +96,7 @@ fn magnetisations_rows(chains: &Chains<'_>, out: &mut [f64]) {
             }
         }
         for (m, &o) in out.iter_mut().zip(&ones) {
-            *m = (2.0 * o as f64 - n as f64) / n as f64;
+            *m = from_ones(o as f64, n);
         }
     }
 }
@@ -253,10 +260,10 @@ impl<'s> Moments<'s> {
             #[inline(always)]
             || self.record_rows::<W, i32, false>(model, chains),
         );
-        let n = chains.num_units() as f64;
+        let n = chains.num_units();
         for (&e, &o) in tracker.energy.iter().zip(tracker.ones.iter()) {
             self.energy.push(e as f64 * model.scale());
-            self.magnetisation.push((2.0 * o as f64 - n) / n);
+            self.magnetisation.push(from_ones(o as f64, n));
         }
     }
 
@@ -362,7 +369,7 @@ impl<'s> Moments<'s> {
             if ENERGY {
                 for (&ek, &o) in e.iter().zip(&ones).take(width) {
                     self.energy.push(ek.value() * model.scale());
-                    self.magnetisation.push((2.0 * o as f64 - n as f64) / n as f64);
+                    self.magnetisation.push(from_ones(o as f64, n));
                 }
             }
         }
@@ -461,9 +468,8 @@ impl<'t> Tracker<'t> {
     /// Each chain's magnetisation (1/N) Σ (2 z_i − 1) for `units` units, into `out`: the
     /// numbers [`magnetisations`] gives.
     pub fn magnetisations(&self, units: usize, out: &mut [f64]) {
-        let n = units as f64;
         for (m, &o) in out.iter_mut().zip(self.ones.iter()) {
-            *m = (2.0 * o as f64 - n) / n;
+            *m = from_ones(o as f64, units);
         }
     }
 }

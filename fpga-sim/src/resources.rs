@@ -424,23 +424,26 @@ mod tests {
         }
     }
 
+    /// What the 7x7x7x7 reference model needs on the presets measured here.
+    const REFERENCE: MemoryNeeds = MemoryNeeds {
+        weight_bits: 16,
+        weight_entry_bits: 21,
+        weight_entries: 168,
+        state_bits: 28,
+        table_entries: 101,
+        accumulator_bits: 20,
+        max_degree: 14,
+        lane_units: 8,
+        lane_words: 14,
+    };
+
     /// The estimate stays within 20% of `synth_xilinx -family xcup -flatten` (yosys 0.23) in
     /// LUTs and flip-flops, and equals its block RAM count, for the designs measured in
     /// BENCHMARKS.md ("RTL: synthesis and co-simulation"): (preset, needs, instantiated lanes,
     /// measured LUTs, flip-flops, 18 Kb block RAMs).
     #[test]
     fn estimate_matches_yosys_on_measured_designs() {
-        let reference = MemoryNeeds {
-            weight_bits: 16,
-            weight_entry_bits: 21,
-            weight_entries: 168,
-            state_bits: 28,
-            table_entries: 101,
-            accumulator_bits: 20,
-            max_degree: 14,
-            lane_units: 8,
-            lane_words: 14,
-        };
+        let reference = REFERENCE;
         let zephyr_200 = MemoryNeeds {
             weight_bits: 16,
             weight_entry_bits: 24,
@@ -491,17 +494,7 @@ mod tests {
     /// --per-partition n --seed 1`; 7x7x7x7 is the reference model.
     #[test]
     fn block_rams_match_yosys_per_family() {
-        let reference = MemoryNeeds {
-            weight_bits: 16,
-            weight_entry_bits: 21,
-            weight_entries: 168,
-            state_bits: 28,
-            table_entries: 101,
-            accumulator_bits: 20,
-            max_degree: 14,
-            lane_units: 8,
-            lane_words: 14,
-        };
+        let reference = REFERENCE;
         // Z(6,4) with n units per colour class on one lane of A = 4: 4n words of 1 + 16 + ub bits.
         let zephyr = |n: u64, ub: u32, lane_units: u64| MemoryNeeds {
             weight_bits: 16,
@@ -583,7 +576,7 @@ mod tests {
         let z190 = needs(26, 7000, 760, 101, 21, 20, 96, 220);
         let z210 = needs(26, 9924, 840, 101, 21, 20, 108, 310);
         let z240 = needs(26, 14304, 960, 101, 21, 20, 120, 436);
-        let r = needs(21, 168, 28, 101, 20, 14, 8, 14);
+        let r = REFERENCE;
         let cases = [
             ("ecp5-85", 2, 4, z50, 7684),
             ("ecp5-85", 8, 4, z180, 77446),
