@@ -69,6 +69,18 @@ pub trait Arithmetic {
     }
     /// The field whose exact integer value is `x` (used with [`Arithmetic::lane_weight`]).
     fn lane_field(&self, x: i16) -> Self::Field;
+    /// For the gather kernel: decisions straight from exact 16-bit fields
+    /// ([`LaneDecision`]), when this arithmetic has them (fixed point). `None` (the default)
+    /// makes the kernel widen each field with [`Arithmetic::lane_field`] and call
+    /// [`Arithmetic::decide_row`]: the same states and saturations either way.
+    #[inline(always)]
+    fn lane_decision(&self) -> Option<LaneDecision<'_>> {
+        None
+    }
+    /// Add saturations that a [`LaneDecision`] counted.
+    fn count_saturations(&mut self, n: u64) {
+        let _ = n;
+    }
     /// A field's exact integer value, for an arithmetic whose fields are exact integers in
     /// the units of its raw weights (fixed point; [`crate::gibbs::Tally`]). `None` (the
     /// default, and floats) when they are not.
@@ -330,6 +342,140 @@ impl<T: Real> Arithmetic for Float<T> {
     }
 }
 
+/// A fixed-point decision from exact 16-bit fields, for the gather kernel, which sums
+/// fields in i16 lanes: the same states and saturations as [`Fixed`]'s `decide_row` with
+/// those fields widened, in half the lane width, with every constant prepared once.
+///
+/// With a table entry p = T(|h|) and an `r`-bit draw d, heat bath sets the unit when
+/// d < p for h ≥ 0 and d < 2^r − p for h < 0. The second is ¬(d' < p) with the mirrored
+/// draw d' = d ⊕ (2^r − 1) = 2^r − 1 − d, so one unsigned 16-bit compare and two exclusive ors
+/// decide both signs, and no threshold of 2^r (which needs 17 bits) is formed. Metropolis
+/// mirrors the draw of a unit at 1 instead: from 0 it is set when h ≥ 0 or d < p, from 1 it
+/// stays when h > 0 and ¬(d' < p).
+#[derive(Clone, Copy, Debug)]
+pub struct LaneDecision<'a> {
+    table: LaneTable<'a>,
+    /// The field register's range within i16.
+    lo: i16,
+    hi: i16,
+    /// Table index k = min((|h| + half) >> shift, last), all within 16 bits.
+    half: u16,
+    shift: u32,
+    /// Draws keep their top `r` bits: d = u >> drop.
+    drop: u32,
+    /// 2^r − 1.
+    mirror: u16,
+    rule: Rule,
+}
+
+/// Chains a [`LaneDecision`] decides at once.
+pub const LANE_ROW: usize = 128;
+
+/// The table a [`LaneDecision`] loads from: the widened copy where one was lent (a vector
+/// gather loads 32-bit elements), else the table itself.
+#[derive(Clone, Copy, Debug)]
+enum LaneTable<'a> {
+    Wide(&'a [u32]),
+    Narrow(&'a [u16]),
+}
+
+impl LaneDecision<'_> {
+    /// `z[k]` = the new value of a unit at `z[k]` with exact field `h[k]` and draw `u[k]`,
+    /// for the first [`LANE_ROW`] chains at most (the gather kernel's chunk); returns the
+    /// fields that lay outside the field register (clamped, as [`Fixed`] does).
+    #[inline(always)]
+    pub fn decide(&self, h: &[i16], z: &mut [u8], u: &[u32]) -> u32 {
+        let clamp = self.lo != i16::MIN || self.hi != i16::MAX;
+        match (self.table, clamp) {
+            (LaneTable::Wide(t), false) => self.decide_with::<u32, false>(t, h, z, u),
+            (LaneTable::Wide(t), true) => self.decide_with::<u32, true>(t, h, z, u),
+            (LaneTable::Narrow(t), false) => self.decide_with::<u16, false>(t, h, z, u),
+            (LaneTable::Narrow(t), true) => self.decide_with::<u16, true>(t, h, z, u),
+        }
+    }
+
+    /// One branch-free pass per rule (see the type's docs); `CLAMP` only where the field
+    /// register is narrower than 16 bits.
+    #[inline(always)]
+    fn decide_with<T: Copy + Into<u32>, const CLAMP: bool>(
+        &self,
+        table: &[T],
+        h: &[i16],
+        z: &mut [u8],
+        u: &[u32],
+    ) -> u32 {
+        let Some(last) = table.len().checked_sub(1) else { return 0 };
+        let last = last.min(u16::MAX as usize) as u16;
+        let (lo, hi, half, shift, drop, mirror) = (self.lo, self.hi, self.half, self.shift, self.drop, self.mirror);
+        // The draws' top bits first, in a pass of their own: then the decision loop has
+        // only 16-bit lanes (and bytes), twice as many to a register as with 32-bit draws.
+        let mut draws = [0u16; LANE_ROW];
+        let n = z.len().min(h.len()).min(u.len()).min(LANE_ROW);
+        for (d, &u) in draws.iter_mut().zip(&u[..n]) {
+            *d = (u >> drop) as u16;
+        }
+        let (z, h, u) = (&mut z[..n], &h[..n], &draws[..n]);
+        let mut saturated = 0u32;
+        // Sixteen lanes at a time as arrays: one 256-bit register of each quantity (LLVM's
+        // loop vectoriser picks eight lanes for this loop, the table loads being scalar).
+        let blocks = z.chunks_exact_mut(16).zip(h.chunks_exact(16)).zip(u.chunks_exact(16));
+        for ((z, h), u) in blocks {
+            let (mut x, mut k, mut p, mut d) = ([0i16; 16], [0u16; 16], [0u16; 16], [0u16; 16]);
+            for t in 0..16 {
+                x[t] = if CLAMP { h[t].clamp(lo, hi) } else { h[t] };
+                saturated += (CLAMP && x[t] != h[t]) as u32;
+                k[t] = ((x[t].unsigned_abs() + half) >> shift).min(last);
+                p[t] = table[k[t] as usize].into() as u16;
+            }
+            match self.rule {
+                Rule::HeatBath => {
+                    for t in 0..16 {
+                        let neg = x[t] < 0;
+                        d[t] = u[t] ^ if neg { mirror } else { 0 };
+                        z[t] = ((d[t] < p[t]) ^ neg) as u8;
+                    }
+                }
+                Rule::Metropolis => {
+                    for t in 0..16 {
+                        let one = z[t] != 0;
+                        let below = (u[t] ^ if one { mirror } else { 0 }) < p[t];
+                        z[t] = if one { x[t] > 0 && !below } else { x[t] >= 0 || below } as u8;
+                    }
+                }
+            }
+        }
+        let tail = n - n % 16;
+        let rows = z[tail..].iter_mut().zip(&h[tail..]).zip(&u[tail..]);
+        // The index lines repeat in both arms on purpose: shared through a closure, such
+        // loops stopped vectorising (see `Fixed::decide_row_with`).
+        match self.rule {
+            Rule::HeatBath => {
+                for ((zi, &f), &u) in rows {
+                    let x = if CLAMP { f.clamp(lo, hi) } else { f };
+                    saturated += (CLAMP && x != f) as u32;
+                    let k = ((x.unsigned_abs() + half) >> shift).min(last);
+                    let p = table[k as usize].into() as u16;
+                    let neg = x < 0;
+                    let d = u ^ if neg { mirror } else { 0 };
+                    *zi = ((d < p) ^ neg) as u8;
+                }
+            }
+            Rule::Metropolis => {
+                for ((zi, &f), &u) in rows {
+                    let x = if CLAMP { f.clamp(lo, hi) } else { f };
+                    saturated += (CLAMP && x != f) as u32;
+                    let k = ((x.unsigned_abs() + half) >> shift).min(last);
+                    let p = table[k as usize].into() as u16;
+                    let one = *zi != 0;
+                    let below = (u ^ if one { mirror } else { 0 }) < p;
+                    *zi = if one { x > 0 && !below } else { x >= 0 || below } as u8;
+                }
+            }
+        }
+        saturated
+    }
+}
+
 /// Fixed-point arithmetic: raw weights `W` in format `format`, exact sums, an `r`-bit table.
 #[derive(Debug)]
 pub struct Fixed<'t, W: RawWeight> {
@@ -550,6 +696,36 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
     fn exact_field(&self, field: W::Acc) -> Option<i64> {
         Some(W::acc_i64(field))
     }
+
+    /// Some unless the table index drops 16 or more bits of the field (its sums then need
+    /// more than 16 bits).
+    #[inline(always)]
+    fn lane_decision(&self) -> Option<LaneDecision<'_>> {
+        let (table, shift, half) = self.lut.index();
+        let bits = self.lut.bits();
+        if shift > 15 || half > 1 << 14 || bits > 16 {
+            return None;
+        }
+        let range = |x: W::Acc| W::acc_i64(x).clamp(i16::MIN as i64, i16::MAX as i64) as i16;
+        let table = match self.wide_len {
+            0 => LaneTable::Narrow(table),
+            len => LaneTable::Wide(&self.wide[..len]),
+        };
+        Some(LaneDecision {
+            table,
+            lo: range(self.min),
+            hi: range(self.max),
+            half: half as u16,
+            shift,
+            drop: 32 - bits,
+            mirror: ((1u32 << bits) - 1) as u16,
+            rule: self.lut.rule(),
+        })
+    }
+
+    fn count_saturations(&mut self, n: u64) {
+        self.saturations += n;
+    }
 }
 
 #[cfg(test)]
@@ -604,6 +780,51 @@ mod tests {
                 c.decide_row(&fields, &mut row, &u);
                 assert_eq!((scalar, a.saturations()), (row, c.saturations()));
                 assert!(a.saturations() > 0);
+            }
+        }
+    }
+
+    /// The decision from i16 lanes equals `decide` for every 16-bit field (rows of
+    /// [`LANE_ROW`] and a shorter tail), saturations included: both rules, a field register
+    /// of 16 bits (no clamp) and a narrower one, rounded and exact table indices, 16- and
+    /// 10-bit tables, wide and narrow tables.
+    #[test]
+    fn lane_decision_equals_decide() {
+        let mut g = crate::rng::Xoshiro128PlusPlus::from_u64(3);
+        let fields: std::vec::Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        for rule in [Rule::HeatBath, Rule::Metropolis] {
+            for (format, spec, beta) in [
+                (QFormat::Q8_8, LutSpec::exact(8), 1.0),
+                (QFormat::Q8_8, LutSpec { bits: 10, index_frac_bits: 5 }, 0.6),
+                (QFormat::new(3, 8).unwrap(), LutSpec { bits: 16, index_frac_bits: 6 }, 2.5),
+                (QFormat::Q4_12, LutSpec { bits: 12, index_frac_bits: 12 }, 0.9),
+            ] {
+                for wide in [false, true] {
+                    let len = Fixed::<i16>::table_len(format, spec, beta);
+                    let (mut t1, mut t2, mut w) = (std::vec![0u16; len], std::vec![0u16; len], std::vec![0u32; len]);
+                    let mut a = Fixed::<i16>::new(format, spec, rule, beta, &mut t1).unwrap();
+                    let b = Fixed::<i16>::new(format, spec, rule, beta, &mut t2).unwrap();
+                    let b = if wide { b.with_wide_table(&mut w) } else { b };
+                    let lanes = b.lane_decision().unwrap();
+                    let u: std::vec::Vec<u32> = fields.iter().map(|_| rand_core::RngCore::next_u32(&mut g)).collect();
+                    let z0: std::vec::Vec<u8> = u.iter().map(|&x| (x >> 3 & 1) as u8).collect();
+                    let want: std::vec::Vec<u8> =
+                        fields.iter().zip(&z0).zip(&u).map(|((&f, &z), &u)| a.decide(f as i32, z, u)).collect();
+                    let mut got = z0.clone();
+                    let mut saturated = 0u64;
+                    for row in [LANE_ROW, 100] {
+                        let k = got.len() / 2;
+                        let (lo, hi) = if row == LANE_ROW { (0, k) } else { (k, got.len()) };
+                        for s in (lo..hi).step_by(row) {
+                            let e = (s + row).min(hi);
+                            saturated += lanes.decide(&fields[s..e], &mut got[s..e], &u[s..e]) as u64;
+                        }
+                    }
+                    let what = (rule, format, spec, wide);
+                    assert_eq!(got, want, "{what:?}");
+                    assert_eq!(saturated, a.saturations(), "{what:?}");
+                    assert_eq!(saturated > 0, format.max_raw() < i16::MAX as i32, "{what:?}");
+                }
             }
         }
     }

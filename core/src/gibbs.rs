@@ -53,7 +53,7 @@ use rand_core::RngCore;
 /// Chains decided per row of draws (stack buffer of the kernel).
 const ROW: usize = 64;
 /// Chains whose fields the gather kernel holds in registers at once (i16 lanes).
-const GATHER_CHUNK: usize = 128;
+const GATHER_CHUNK: usize = crate::arithmetic::LANE_ROW;
 /// Fewest chains for the gather kernel: below, rebuilding its plan every sweep costs more
 /// than it saves (and the field scratch is too small to hold it).
 const GATHER_MIN_CHAINS: usize = 64;
@@ -64,10 +64,6 @@ const GATHER: bool = !cfg!(target_os = "none");
 const FLOAT_GATHER_CHUNK: usize = 64;
 /// Fewest chains for the ordered gather kernel (below, its plan costs more than it saves).
 const FLOAT_GATHER_MIN_CHAINS: usize = 64;
-
-/// A sparse block (p, q), q > p, whose rows hold partition p's row entries, with the offset of
-/// partition q's states in the chain-major state (the gather kernels' row neighbours).
-type RowBlock<'a, W> = Option<(usize, crate::model::Sparse<'a, W>)>;
 
 /// Per-chain quantities that a sweep keeps current as it changes states, from the exact
 /// integer field of every update ([`BlockGibbs::sweep_with`]). Because no edge joins two
@@ -501,20 +497,20 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         Ok(())
     }
 
-    /// Words of storage for [`BlockGibbs::plans`]: every partition's plan at once (the
-    /// units, and two words per edge; for Z(6,4) about 23 thousand).
+    /// Words of storage for [`BlockGibbs::plans`]: every partition's plan at once (two
+    /// words per unit, and two per edge end; for Z(6,4) about 47 thousand).
     pub fn plans_len(&self) -> usize {
+        (0..self.model.num_partitions()).fold(0usize, |words, p| words.saturating_add(self.plan_len(p)))
+    }
+
+    /// Words of partition `p`'s plan: heads, biases, and two words per neighbour entry.
+    fn plan_len(&self, p: usize) -> usize {
         let m = &self.model;
-        let mut words = 0usize;
-        for p in 0..m.num_partitions() {
-            words = words.saturating_add(m.size(p) + 1);
-            for q in 0..p {
-                if let Some(Block::Sparse(b)) = m.block(q, p) {
-                    words = words.saturating_add(2 * b.col.len());
-                }
-            }
-        }
-        words
+        let entries = (0..m.num_partitions()).fold(0usize, |n, q| match m.block(p.min(q), p.max(q)) {
+            Some(Block::Sparse(b)) => n.saturating_add(b.col.len()),
+            _ => n,
+        });
+        (2 * m.size(p) + 1).saturating_add(entries.saturating_mul(2))
     }
 
     /// Every partition's gather plan for `chains` chains in `words` (at least
@@ -533,15 +529,8 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         if ordered && arith.ordered_plan_words(&mut []).is_none() {
             return plans;
         }
-        let m = &self.model;
-        for (p, part) in plans.parts.iter_mut().enumerate().take(m.num_partitions()) {
-            let columns: usize = (0..p)
-                .filter_map(|q| match m.block(q, p) {
-                    Some(Block::Sparse(b)) => Some(b.col.len()),
-                    _ => None,
-                })
-                .sum();
-            let len = m.size(p) + 1 + 2 * columns;
+        for (p, part) in plans.parts.iter_mut().enumerate().take(self.model.num_partitions()) {
+            let len = self.plan_len(p);
             if words.len() < len {
                 break;
             }
@@ -639,20 +628,21 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         }
     }
 
-    /// What the gather kernel needs beyond the model, built in `words` (the field scratch):
-    /// the neighbours of partition `p`'s units that the model stores in *columns* (blocks
-    /// (q, p), q < p) regrouped by unit: `words[li]` is where unit `li`'s entries begin
-    /// (`size + 1` heads), then entries of two words (where the neighbour's row of `c` chains
-    /// starts in the state, weight). Neighbours in rows (blocks (p, q)) are read from the
-    /// model as they are. `None` when the scratch is too small, a block is dense, a weight
-    /// does not fit i16, or some unit's |bias| + Σ|W| exceeds `i16::MAX`: only then may i16
-    /// partial sums overflow, in any order, so the gather kernel's sums are exact whenever it
-    /// runs. With `ordered` (floats, [`BlockGibbs::gather_ordered`]) the weight word is the
-    /// weight's bits ([`Arithmetic::weight_word`]) and there is no bound; each unit's entries
-    /// keep the model's order (by q, then row), the order in which the reference kernel adds
-    /// them. A plain sweep builds it again every sweep (about 20 instructions per column
-    /// entry), so that the sampler needs no storage of its own; [`BlockGibbs::plans`] builds
-    /// every partition's once, in caller storage.
+    /// What the gather kernels need, built in `words` (the field scratch, or storage from
+    /// [`BlockGibbs::plans`]): every neighbour of partition `p`'s units, grouped by unit.
+    /// `words[li]` is where unit `li`'s entries begin (`size + 1` heads), `words[size + 1 +
+    /// li]` is its bias word, then come entries of two words (where the neighbour's row of
+    /// `c` chains starts in the state, weight word). Each unit's entries are in the
+    /// reference kernel's order: the columns of blocks (q, p), q < p, by q, then row; then
+    /// the rows of blocks (p, q), q > p, by q, in stored order. A weight word is an i16
+    /// ([`Arithmetic::lane_weight`]), or with `ordered` (floats,
+    /// [`BlockGibbs::gather_ordered`]) the weight's bits ([`Arithmetic::weight_word`]).
+    /// `None` when the scratch is too small, a block is dense, a weight does not fit, or
+    /// (not `ordered`) some unit's |bias| + Σ|W| exceeds `i16::MAX`: only then may i16 partial
+    /// sums overflow, in any order, so the gather kernel's sums are exact whenever it runs.
+    /// Float sums are not exact, and keep the reference order instead. A plain sweep builds
+    /// the plan again every sweep, so that the sampler needs no storage of its own;
+    /// [`BlockGibbs::plans`] builds every partition's once, in caller storage.
     fn plan<'w, A: Arithmetic<Weight = W>>(
         &self,
         p: usize,
@@ -662,56 +652,51 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         ordered: bool,
     ) -> Option<&'w [i32]> {
         let m = &self.model;
-        // Exact (integer) plans hold i16 weights; ordered (float) plans a weight's own bits.
         let word = |w: W| match ordered {
             false => arith.lane_weight(w).map(i32::from),
             true => arith.weight_word(w),
         };
         let range = m.range(p);
         let size = range.len();
-        let mut total = 0usize;
-        for q in 0..m.num_partitions() {
-            match m.block(p.min(q), p.max(q)) {
-                Some(Block::Dense(_)) => return None,
-                Some(Block::Sparse(b)) if q < p => total += b.col.len(),
-                _ => {}
-            }
-        }
+        let len = self.plan_len(p);
         let offsets_fit = m.num_units().checked_mul(c).is_some_and(|x| x <= i32::MAX as usize);
-        if !offsets_fit || total > i32::MAX as usize / 2 || words.len() < size + 1 + 2 * total {
+        let blocks_sparse =
+            (0..m.num_partitions()).all(|q| !matches!(m.block(p.min(q), p.max(q)), Some(Block::Dense(_))));
+        if !offsets_fit || !blocks_sparse || len > i32::MAX as usize || words.len() < len {
             return None;
         }
-        let (heads, entries) = words.split_at_mut(size + 1);
+        let words = &mut words[..len];
+        let (heads, rest) = words.split_at_mut(size + 1);
+        let (bias, entries) = rest.split_at_mut(size);
         heads.fill(0);
-        let mut max_w = 0;
-        for q in (p + 1..m.num_partitions()).filter(|_| !ordered) {
-            if let Some(Block::Sparse(b)) = m.block(p, q) {
-                for &w in b.weight {
-                    max_w = max_w.max((arith.lane_weight(w)? as i32).abs());
+        for q in 0..m.num_partitions() {
+            match m.block(p.min(q), p.max(q)) {
+                Some(Block::Sparse(b)) if q < p => b.col.iter().for_each(|&col| heads[col as usize + 1] += 1),
+                Some(Block::Sparse(b)) if q > p => {
+                    for (li, span) in b.row_ptr.windows(2).enumerate() {
+                        heads[li + 1] += (span[1] - span[0]) as i32;
+                    }
                 }
-            }
-        }
-        for q in 0..p {
-            if let Some(Block::Sparse(b)) = m.block(q, p) {
-                for &col in b.col {
-                    heads[col as usize + 1] += 1;
-                }
+                _ => {}
             }
         }
         for li in 0..size {
             heads[li + 1] += heads[li];
         }
+        for (x, &b) in bias.iter_mut().zip(&m.bias()[range.clone()]) {
+            *x = word(b)?;
+        }
         let pairs = entries.as_chunks_mut::<2>().0;
-        for q in 0..p {
-            let Some(Block::Sparse(b)) = m.block(q, p) else { continue };
+        for q in 0..m.num_partitions() {
+            let Some(Block::Sparse(b)) = m.block(p.min(q), p.max(q)) else { continue };
             let q_start = m.range(q).start;
             for (r, span) in b.row_ptr.windows(2).enumerate() {
                 let span = span[0] as usize..span[1] as usize;
                 for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
-                    let w = word(w)?;
-                    max_w = max_w.max(w.saturating_abs());
-                    let target = col as usize;
-                    pairs[heads[target] as usize] = [((q_start + r) * c) as i32, w];
+                    // Blocks (q, p) hold p's units in columns; blocks (p, q) in rows.
+                    let (target, source) =
+                        if q < p { (col as usize, q_start + r) } else { (r, q_start + col as usize) };
+                    pairs[heads[target] as usize] = [(source * c) as i32, word(w)?];
                     heads[target] += 1;
                 }
             }
@@ -721,43 +706,16 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             heads[li] = heads[li - 1];
         }
         heads[0] = 0;
-        if ordered {
-            // Float sums are not exact: no bound, the order alone keeps them as they were.
-            return Some(&words[..size + 1 + 2 * total]);
-        }
-        let row_degree = |li: usize| {
-            (p + 1..m.num_partitions())
-                .filter_map(|q| match m.block(p, q) {
-                    Some(Block::Sparse(b)) => Some((b.row_ptr[li + 1] - b.row_ptr[li]) as i32),
-                    _ => None,
-                })
-                .sum::<i32>()
-        };
-        let (mut max_b, mut max_degree) = (0, 0);
-        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
-            max_b = max_b.max((arith.lane_weight(b)? as i32).abs());
-            max_degree = max_degree.max(heads[li + 1] - heads[li] + row_degree(li));
-        }
-        // The bound per unit, unless the largest weight times the largest degree already fits.
-        let limit = i16::MAX as i32;
-        if max_degree > (limit - max_b) / max_w.max(1) {
-            for (li, &b) in m.bias()[range].iter().enumerate() {
-                let mut bound = (arith.lane_weight(b)? as i32).abs();
-                let columns = pairs[heads[li] as usize..heads[li + 1] as usize].iter().map(|e| e[1].abs());
-                let rows = (p + 1..m.num_partitions()).filter_map(|q| match m.block(p, q) {
-                    Some(Block::Sparse(b)) => Some(&b.weight[b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize]),
-                    _ => None,
-                });
-                let rows = rows.flatten().map(|&w| arith.lane_weight(w).map_or(i32::MAX, |w| (w as i32).abs()));
-                for w in columns.chain(rows) {
-                    bound = bound.saturating_add(w);
-                    if bound > limit {
-                        return None;
-                    }
+        if !ordered {
+            for (li, &b) in bias.iter().enumerate() {
+                let terms = &pairs[heads[li] as usize..heads[li + 1] as usize];
+                let bound = terms.iter().fold(b.unsigned_abs(), |sum, e| sum.saturating_add(e[1].unsigned_abs()));
+                if bound > i16::MAX as u32 {
+                    return None;
                 }
             }
         }
-        Some(&words[..size + 1 + 2 * total])
+        Some(words)
     }
 
     /// Partition `p`'s plan of the `ordered` kind: the one built beforehand in `plans`, else
@@ -779,80 +737,87 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         self.plan(p, arith, c, words, ordered)
     }
 
-    /// The sparse blocks (p, q), q > p, in order, each with the offset of partition q's
-    /// states in the chain-major state of `c` chains: where the gather kernels read the
-    /// neighbours stored in `p`'s rows. Returns the blocks and how many there are.
+    /// [`BlockGibbs::gather`] over all `c` chains: chunks of 128, then 64, 16 and 1.
     #[inline(always)]
-    fn row_blocks(&self, p: usize, c: usize) -> ([RowBlock<'_, W>; MAX_PARTITIONS], usize) {
-        let m = &self.model;
-        let mut rows = [None; MAX_PARTITIONS];
-        let mut blocks = 0;
-        for q in p + 1..m.num_partitions() {
-            if let Some(Block::Sparse(b)) = m.block(p, q) {
-                rows[blocks] = Some((m.range(q).start * c, b));
-                blocks += 1;
-            }
+    #[allow(clippy::too_many_arguments)]
+    fn gather_chunks<S, T, D>(
+        &self,
+        p: usize,
+        z: &mut [u8],
+        c: usize,
+        rngs: &mut S,
+        plan: &[i32],
+        tally: &mut T,
+        mut decide: D,
+    ) where
+        S: Streams + ?Sized,
+        T: Tally,
+        D: FnMut(&[i16], &mut [u8], &[u32]),
+    {
+        let mut s = 0;
+        while s + GATHER_CHUNK <= c {
+            self.gather::<S, T, D, GATHER_CHUNK>(p, z, c, s, rngs, plan, tally, &mut decide);
+            s += GATHER_CHUNK;
         }
-        (rows, blocks)
+        while s + 64 <= c {
+            self.gather::<S, T, D, 64>(p, z, c, s, rngs, plan, tally, &mut decide);
+            s += 64;
+        }
+        while s + 16 <= c {
+            self.gather::<S, T, D, 16>(p, z, c, s, rngs, plan, tally, &mut decide);
+            s += 16;
+        }
+        while s < c {
+            self.gather::<S, T, D, 1>(p, z, c, s, rngs, plan, tally, &mut decide);
+            s += 1;
+        }
     }
 
     /// Update partition `p` for chains `s..s + CH`: each unit's fields summed over its
-    /// neighbours (rows of the model's blocks, then the `plan`'s column entries) in `CH` i16
-    /// lanes (registers), then drawn and decided at once (no other unit of `p` reads them: no
-    /// edge joins two units of a partition). Every stream still draws once per unclamped unit
-    /// in unit order, so the states equal the scatter kernel's.
+    /// `plan` (bias, then every neighbour) in `CH` i16 lanes held in registers, then drawn
+    /// and decided at once by `decide` (no other unit of `p` reads them: no edge joins two
+    /// units of a partition). Every stream still draws once per unclamped unit in unit
+    /// order, so the states equal the scatter kernel's.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn gather<A, S, T, const CH: usize>(
+    fn gather<S, T, D, const CH: usize>(
         &self,
         p: usize,
-        arith: &mut A,
         z: &mut [u8],
         c: usize,
         s: usize,
         rngs: &mut S,
         plan: &[i32],
         tally: &mut T,
+        decide: &mut D,
     ) where
-        A: Arithmetic<Weight = W>,
         S: Streams + ?Sized,
         T: Tally,
+        D: FnMut(&[i16], &mut [u8], &[u32]),
     {
-        let m = &self.model;
-        let range = m.range(p);
+        let range = self.model.range(p);
         let size = range.len();
-        let (heads, entries) = plan.split_at(size + 1);
-        let (rows, blocks) = self.row_blocks(p, c);
-        let rows = &rows[..blocks];
+        let (heads, rest) = plan.split_at(size + 1);
+        let (bias, entries) = rest.split_at(size.min(rest.len()));
         let mut u = [0u32; CH];
-        let mut f = [A::Field::default(); CH];
-        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
+        for (li, (&b, span)) in bias.iter().zip(heads.windows(2)).enumerate() {
             let i = range.start + li;
             if self.clamp.is_some_and(|k| k.is_clamped(i)) {
                 continue;
             }
             let zs = z.get(s..).unwrap_or_default();
-            let mut acc = Lanes([arith.lane_weight(b).unwrap_or(0); CH]);
-            let acc = &mut acc.0;
-            for &(base, b) in rows.iter().flatten() {
-                let span = b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize;
-                for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
-                    add_row(acc, zs, base + col as usize * c, arith.lane_weight(w).unwrap_or(0));
-                }
+            let mut acc = [b as i16; CH];
+            for e in entries.get(2 * span[0] as usize..2 * span[1] as usize).unwrap_or_default().chunks_exact(2) {
+                add_row(&mut acc, zs, e[0] as u32 as usize, e[1] as i16);
             }
-            for e in entries[2 * heads[li] as usize..2 * heads[li + 1] as usize].chunks_exact(2) {
-                add_row(acc, zs, e[0] as u32 as usize, e[1] as i16);
-            }
-            for (f, &a) in f.iter_mut().zip(acc.iter()) {
-                *f = arith.lane_field(a);
-            }
+            let acc = &Lanes(acc).0;
             rngs.draw_row(self.draws.lane(li, size) * c + s, &mut u);
             if let Some(zi) = z.get_mut(i * c + s..i * c + s + CH) {
                 let mut old = [0u8; CH];
                 if T::ACTIVE {
                     old.copy_from_slice(zi);
                 }
-                arith.decide_row(&f, zi, &u);
+                decide(&acc[..], zi, &u);
                 if T::ACTIVE {
                     tally.unit(s, &acc[..], &old, zi);
                 }
@@ -862,8 +827,7 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
 
     /// [`BlockGibbs::gather`] for floats (`CH` = 64, 16 or 1): each unit's fields for chains
     /// `s..s + CH` summed in field lanes held in registers in the reference kernel's order
-    /// (bias, the `plan`'s column entries: blocks (q, p) by q, then row; then the rows of
-    /// blocks (p, q) by q, in stored order), so every sum rounds as the scatter kernel's
+    /// (the `plan`'s: bias, columns, rows), so every sum rounds as the scatter kernel's
     /// does: the same states. 64 chains are summed as four arrays of 16 lanes, which LLVM
     /// keeps in registers as four independent add chains (one 64-lane array stays in memory,
     /// one 16-lane array is one latency-bound chain: both slower than the scatter kernel).
@@ -885,34 +849,34 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         let m = &self.model;
         let range = m.range(p);
         let size = range.len();
-        let (heads, entries) = plan.split_at(size + 1);
-        let (rows, blocks) = self.row_blocks(p, c);
-        let rows = &rows[..blocks];
+        let (heads, rest) = plan.split_at(size + 1);
+        let (_, entries) = rest.split_at(size.min(rest.len()));
         let mut u = [0u32; CH];
-        for (li, &b) in m.bias()[range.clone()].iter().enumerate() {
+        for (li, (&b, span)) in m.bias()[range.clone()].iter().zip(heads.windows(2)).enumerate() {
             let i = range.start + li;
             if self.clamp.is_some_and(|k| k.is_clamped(i)) {
                 continue;
             }
             let zs = z.get(s..).unwrap_or_default();
-            let columns = &entries[2 * heads[li] as usize..2 * heads[li + 1] as usize];
-            let mut acc = [arith.start(b); CH];
+            let terms = entries.get(2 * span[0] as usize..2 * span[1] as usize).unwrap_or_default();
+            let start = arith.start(b);
+            let mut acc = [start; CH];
             // Four registers of lanes at a time, as four arrays (each promoted to registers;
             // four independent add chains), the plan read once per 64 chains.
             if CH.is_multiple_of(64) {
                 for (k, lanes) in acc.chunks_exact_mut(64).enumerate() {
-                    let f = sum_lanes_x4::<A, W, 16>(arith, b, zs, k * 64, columns, rows, li, c);
+                    let f = sum_lanes_x4::<A, 16>(arith, start, zs, k * 64, terms);
                     for (dst, f) in lanes.chunks_exact_mut(16).zip(&f) {
                         dst.copy_from_slice(f);
                     }
                 }
             } else if CH.is_multiple_of(16) {
                 for (k, lanes) in acc.chunks_exact_mut(16).enumerate() {
-                    lanes.copy_from_slice(&sum_lanes::<A, W, 16>(arith, b, zs, k * 16, columns, rows, li, c));
+                    lanes.copy_from_slice(&sum_lanes::<A, 16>(arith, start, zs, k * 16, terms));
                 }
             } else {
                 for (k, lanes) in acc.chunks_exact_mut(1).enumerate() {
-                    lanes.copy_from_slice(&sum_lanes::<A, W, 1>(arith, b, zs, k, columns, rows, li, c));
+                    lanes.copy_from_slice(&sum_lanes::<A, 1>(arith, start, zs, k, terms));
                 }
             }
             rngs.draw_row(self.draws.lane(li, size) * c + s, &mut u);
@@ -946,28 +910,49 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
         if GATHER && c >= min {
             if let Some(plan) = self.plan_of(p, arith, c, plans, fields, false) {
                 let z = &mut *chains.state;
-                return self.isa.run(
-                    #[inline(always)]
-                    || {
-                        let mut s = 0;
-                        while s + GATHER_CHUNK <= c {
-                            self.gather::<A, S, T, GATHER_CHUNK>(p, arith, z, c, s, rngs, plan, tally);
-                            s += GATHER_CHUNK;
-                        }
-                        while s + 64 <= c {
-                            self.gather::<A, S, T, 64>(p, arith, z, c, s, rngs, plan, tally);
-                            s += 64;
-                        }
-                        while s + 16 <= c {
-                            self.gather::<A, S, T, 16>(p, arith, z, c, s, rngs, plan, tally);
-                            s += 16;
-                        }
-                        while s < c {
-                            self.gather::<A, S, T, 1>(p, arith, z, c, s, rngs, plan, tally);
-                            s += 1;
-                        }
-                    },
-                );
+                let saturated = match arith.lane_decision() {
+                    Some(rule) => self.isa.run(
+                        #[inline(always)]
+                        || {
+                            let mut saturated = 0u64;
+                            self.gather_chunks(
+                                p,
+                                z,
+                                c,
+                                rngs,
+                                plan,
+                                tally,
+                                #[inline(always)]
+                                |h: &[i16], zi: &mut [u8], u: &[u32]| saturated += rule.decide(h, zi, u) as u64,
+                            );
+                            saturated
+                        },
+                    ),
+                    // Widen the fields and decide as the scatter kernel does.
+                    None => self.isa.run(
+                        #[inline(always)]
+                        || {
+                            self.gather_chunks(
+                                p,
+                                z,
+                                c,
+                                rngs,
+                                plan,
+                                tally,
+                                #[inline(always)]
+                                |h: &[i16], zi: &mut [u8], u: &[u32]| {
+                                    let mut f = [A::Field::default(); GATHER_CHUNK];
+                                    for (f, &x) in f.iter_mut().zip(h) {
+                                        *f = arith.lane_field(x);
+                                    }
+                                    arith.decide_row(&f[..h.len()], zi, u);
+                                },
+                            );
+                            0
+                        },
+                    ),
+                };
+                return arith.count_saturations(saturated);
             }
         }
         // Floats have no exact fields to tally (`sweep_with` refuses them).
@@ -1061,41 +1046,22 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
 }
 
 /// One unit's fields for chains `k..k + L` of a gather chunk (states `zs` from its first
-/// chain) in the reference order: the bias, the plan's column entries, then the row blocks'
-/// entries (see [`BlockGibbs::gather_ordered`]).
+/// chain): `start` (the bias), plus the plan's `terms` in their order (see
+/// [`BlockGibbs::gather_ordered`]).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn sum_lanes<A, W, const L: usize>(
+fn sum_lanes<A: Arithmetic, const L: usize>(
     arith: &A,
-    bias: W,
+    start: A::Field,
     zs: &[u8],
     k: usize,
-    columns: &[i32],
-    rows: &[RowBlock<'_, W>],
-    li: usize,
-    c: usize,
-) -> [A::Field; L]
-where
-    A: Arithmetic<Weight = W>,
-    W: Copy,
-{
-    let mut f = [arith.start(bias); L];
-    for e in columns.chunks_exact(2) {
+    terms: &[i32],
+) -> [A::Field; L] {
+    let mut f = [start; L];
+    for e in terms.chunks_exact(2) {
         let j = e[0] as u32 as usize + k;
         if let Some(src) = zs.get(j..j.wrapping_add(L)) {
             for (f, &on) in f.iter_mut().zip(src) {
                 *f = arith.add_word_if(*f, e[1], on);
-            }
-        }
-    }
-    for &(base, b) in rows.iter().flatten() {
-        let span = b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize;
-        for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
-            let j = base + col as usize * c + k;
-            if let Some(src) = zs.get(j..j.wrapping_add(L)) {
-                for (f, &on) in f.iter_mut().zip(src) {
-                    *f = arith.add_if(*f, w, on);
-                }
             }
         }
     }
@@ -1104,24 +1070,15 @@ where
 
 /// [`sum_lanes`] for chains `k..k + 4 L` as four arrays of `L` lanes.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn sum_lanes_x4<A, W, const L: usize>(
+fn sum_lanes_x4<A: Arithmetic, const L: usize>(
     arith: &A,
-    bias: W,
+    start: A::Field,
     zs: &[u8],
     k: usize,
-    columns: &[i32],
-    rows: &[RowBlock<'_, W>],
-    li: usize,
-    c: usize,
-) -> [[A::Field; L]; 4]
-where
-    A: Arithmetic<Weight = W>,
-    W: Copy,
-{
-    let start = arith.start(bias);
+    terms: &[i32],
+) -> [[A::Field; L]; 4] {
     let (mut f0, mut f1, mut f2, mut f3) = ([start; L], [start; L], [start; L], [start; L]);
-    for e in columns.chunks_exact(2) {
+    for e in terms.chunks_exact(2) {
         let j = e[0] as u32 as usize + k;
         if let Some(src) = zs.get(j..j.wrapping_add(4 * L)) {
             for t in 0..L {
@@ -1129,20 +1086,6 @@ where
                 f1[t] = arith.add_word_if(f1[t], e[1], src[L + t]);
                 f2[t] = arith.add_word_if(f2[t], e[1], src[2 * L + t]);
                 f3[t] = arith.add_word_if(f3[t], e[1], src[3 * L + t]);
-            }
-        }
-    }
-    for &(base, b) in rows.iter().flatten() {
-        let span = b.row_ptr[li] as usize..b.row_ptr[li + 1] as usize;
-        for (&col, &w) in b.col[span.clone()].iter().zip(&b.weight[span]) {
-            let j = base + col as usize * c + k;
-            if let Some(src) = zs.get(j..j.wrapping_add(4 * L)) {
-                for t in 0..L {
-                    f0[t] = arith.add_if(f0[t], w, src[t]);
-                    f1[t] = arith.add_if(f1[t], w, src[L + t]);
-                    f2[t] = arith.add_if(f2[t], w, src[2 * L + t]);
-                    f3[t] = arith.add_if(f3[t], w, src[3 * L + t]);
-                }
             }
         }
     }
