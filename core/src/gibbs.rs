@@ -16,17 +16,19 @@
 //! to 64 chains' fields held in registers (stored once per row): each field still receives
 //! its terms in the stored order. The *gather* kernel sums one unit's field over all its
 //! neighbours for 128 (or 64, 16, 1) chains at a time in i16 lanes held in registers, and
-//! decides those chains at once; the scratch then holds its plan (the column neighbours of
-//! the partition regrouped by unit) instead of fields, unless [`BlockGibbs::plans`] built
-//! every partition's plan beforehand for [`BlockGibbs::sweep_with`]. The gather kernel runs for integer
+//! decides those chains at once, fixed point straight from the lanes
+//! ([`crate::arithmetic::LaneDecision`]). It reads a *plan*: every neighbour of every unit
+//! of the partition with its weight, grouped by unit, in the reference order (bias; blocks
+//! (q, p), q < p, by q, then row; blocks (p, q) by q, in stored order). The scratch holds the
+//! plan instead of fields, unless [`BlockGibbs::plans`] built every partition's plan
+//! beforehand for [`BlockGibbs::sweep_with`]. The gather kernel runs for integer
 //! arithmetic ([`Arithmetic::plan_words`]) from 64 chains on, when the plan fits the scratch
 //! and every unit's |bias| + Σ|W| fits i16, so that its sums are exact in any order; both
 //! kernels give the same states and saturations (tested below). f32
 //! ([`Arithmetic::ordered_plan_words`]) has an *ordered* gather kernel from 64 chains on: its
 //! plan (f32 weights as their bits) lives in the f32 scratch, and each field, in f32 lanes
 //! held in registers (four independent vectors per 64 chains), receives its terms in the
-//! reference kernel's order (bias; blocks (q, p), q < p, by q, then row; blocks (p, q) by q,
-//! in stored order), which is also the scatter kernel's: the same rounding, the same states
+//! plan's order, which is also the scatter kernel's: the same rounding, the same states
 //! (tested below). f64 and dense blocks always scatter. Bare-metal builds
 //! (`target_os = "none"`) leave the gather kernels and the register-held rows out, for flash.
 //!
@@ -93,8 +95,8 @@ impl Tally for () {
 
 /// Gather plans of every partition, built once ([`BlockGibbs::plans`]) in caller storage for
 /// [`BlockGibbs::sweep_with`]. A plain sweep rebuilds each partition's plan in its field
-/// scratch every time, so that it needs no other storage; at 1024 chains of Z(6,4) that is
-/// about 1.8 of the 21 instructions of an update.
+/// scratch every time, so that it needs no other storage (about 1.8 instructions per update
+/// at 1024 chains of Z(6,4), measured when plans held only column neighbours).
 #[derive(Clone, Copy, Debug)]
 pub struct Plans<'w> {
     parts: [Option<&'w [i32]>; MAX_PARTITIONS],
