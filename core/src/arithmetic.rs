@@ -361,8 +361,8 @@ pub struct LaneDecision<'a> {
     /// Table index k = min((|h| + half) >> shift, last), all within 16 bits.
     half: u16,
     shift: u32,
-    /// Draws keep their top `r` bits: d = u >> drop.
-    drop: u32,
+    /// r: draws are the top `r` bits of a word.
+    bits: u32,
     /// 2^r − 1.
     mirror: u16,
     rule: Rule,
@@ -380,17 +380,24 @@ enum LaneTable<'a> {
 }
 
 impl LaneDecision<'_> {
-    /// `z[k]` = the new value of a unit at `z[k]` with exact field `h[k]` and draw `u[k]`,
-    /// for the first [`LANE_ROW`] chains at most (the gather kernel's chunk); returns the
-    /// fields that lay outside the field register (clamped, as [`Fixed`] does).
+    /// Bits `r` of a draw: the top bits of a word ([`crate::rng::Streams::draw_top_bits`]).
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// `z[k]` = the new value of a unit at `z[k]` with exact field `h[k]` and `r`-bit draw
+    /// `d[k]` (`r` = [`LaneDecision::bits`]: the draw of [`Fixed`]'s `decide` from word `u` is
+    /// `u >> (32 - r)`), for the first [`LANE_ROW`] chains at most (the gather kernel's
+    /// chunk); returns the fields that lay outside the field register (clamped, as [`Fixed`]
+    /// does).
     #[inline(always)]
-    pub fn decide(&self, h: &[i16], z: &mut [u8], u: &[u32]) -> u32 {
+    pub fn decide(&self, h: &[i16], z: &mut [u8], d: &[u16]) -> u32 {
         let clamp = self.lo != i16::MIN || self.hi != i16::MAX;
         match (self.table, clamp) {
-            (LaneTable::Wide(t), false) => self.decide_with::<u32, false>(t, h, z, u),
-            (LaneTable::Wide(t), true) => self.decide_with::<u32, true>(t, h, z, u),
-            (LaneTable::Narrow(t), false) => self.decide_with::<u16, false>(t, h, z, u),
-            (LaneTable::Narrow(t), true) => self.decide_with::<u16, true>(t, h, z, u),
+            (LaneTable::Wide(t), false) => self.decide_with::<u32, false>(t, h, z, d),
+            (LaneTable::Wide(t), true) => self.decide_with::<u32, true>(t, h, z, d),
+            (LaneTable::Narrow(t), false) => self.decide_with::<u16, false>(t, h, z, d),
+            (LaneTable::Narrow(t), true) => self.decide_with::<u16, true>(t, h, z, d),
         }
     }
 
@@ -402,25 +409,24 @@ impl LaneDecision<'_> {
         table: &[T],
         h: &[i16],
         z: &mut [u8],
-        u: &[u32],
+        u: &[u16],
     ) -> u32 {
         let Some(last) = table.len().checked_sub(1) else { return 0 };
         let last = last.min(u16::MAX as usize) as u16;
-        let (lo, hi, half, shift, drop, mirror) = (self.lo, self.hi, self.half, self.shift, self.drop, self.mirror);
-        // The draws' top bits first, in a pass of their own: then the decision loop has
-        // only 16-bit lanes (and bytes), twice as many to a register as with 32-bit draws.
-        let mut draws = [0u16; LANE_ROW];
+        let (lo, hi, half, shift, mirror) = (self.lo, self.hi, self.half, self.shift, self.mirror);
+        // The draws come as 16-bit lanes: the decision loop has only 16-bit lanes (and
+        // bytes), twice as many to a register as with 32-bit draws.
         let n = z.len().min(h.len()).min(u.len()).min(LANE_ROW);
-        for (d, &u) in draws.iter_mut().zip(&u[..n]) {
-            *d = (u >> drop) as u16;
-        }
-        let (z, h, u) = (&mut z[..n], &h[..n], &draws[..n]);
+        let (z, h, u) = (&mut z[..n], &h[..n], &u[..n]);
         let mut saturated = 0u32;
         // Sixteen lanes at a time as arrays: one 256-bit register of each quantity (LLVM's
         // loop vectoriser picks eight lanes for this loop, the table loads being scalar).
-        let blocks = z.chunks_exact_mut(16).zip(h.chunks_exact(16)).zip(u.chunks_exact(16));
-        for ((z, h), u) in blocks {
-            let (mut x, mut k, mut p, mut d) = ([0i16; 16], [0u16; 16], [0u16; 16], [0u16; 16]);
+        // Each block's draws are read into an array before any state is written: LLVM cannot
+        // tell that the caller's draws and the states do not overlap, and would otherwise
+        // keep the loads between the stores, one lane at a time.
+        let blocks = z.chunks_exact_mut(16).zip(h.chunks_exact(16)).zip(u.as_chunks::<16>().0);
+        for ((z, h), &u) in blocks {
+            let (mut x, mut k, mut p, mut d) = ([0i16; 16], [0u16; 16], [0u16; 16], u);
             for t in 0..16 {
                 x[t] = if CLAMP { h[t].clamp(lo, hi) } else { h[t] };
                 saturated += (CLAMP && x[t] != h[t]) as u32;
@@ -431,14 +437,14 @@ impl LaneDecision<'_> {
                 Rule::HeatBath => {
                     for t in 0..16 {
                         let neg = x[t] < 0;
-                        d[t] = u[t] ^ if neg { mirror } else { 0 };
+                        d[t] ^= if neg { mirror } else { 0 };
                         z[t] = ((d[t] < p[t]) ^ neg) as u8;
                     }
                 }
                 Rule::Metropolis => {
                     for t in 0..16 {
                         let one = z[t] != 0;
-                        let below = (u[t] ^ if one { mirror } else { 0 }) < p[t];
+                        let below = (d[t] ^ if one { mirror } else { 0 }) < p[t];
                         z[t] = if one { x[t] > 0 && !below } else { x[t] >= 0 || below } as u8;
                     }
                 }
@@ -717,7 +723,7 @@ impl<W: RawWeight> Arithmetic for Fixed<'_, W> {
             hi: range(self.max),
             half: half as u16,
             shift,
-            drop: 32 - bits,
+            bits,
             mirror: ((1u32 << bits) - 1) as u16,
             rule: self.lut.rule(),
         })
@@ -810,6 +816,8 @@ mod tests {
                     let z0: std::vec::Vec<u8> = u.iter().map(|&x| (x >> 3 & 1) as u8).collect();
                     let want: std::vec::Vec<u8> =
                         fields.iter().zip(&z0).zip(&u).map(|((&f, &z), &u)| a.decide(f as i32, z, u)).collect();
+                    assert_eq!(lanes.bits(), spec.bits);
+                    let d: std::vec::Vec<u16> = u.iter().map(|&x| (x >> (32 - lanes.bits())) as u16).collect();
                     let mut got = z0.clone();
                     let mut saturated = 0u64;
                     for row in [LANE_ROW, 100] {
@@ -817,7 +825,7 @@ mod tests {
                         let (lo, hi) = if row == LANE_ROW { (0, k) } else { (k, got.len()) };
                         for s in (lo..hi).step_by(row) {
                             let e = (s + row).min(hi);
-                            saturated += lanes.decide(&fields[s..e], &mut got[s..e], &u[s..e]) as u64;
+                            saturated += lanes.decide(&fields[s..e], &mut got[s..e], &d[s..e]) as u64;
                         }
                     }
                     let what = (rule, format, spec, wide);
