@@ -25,9 +25,12 @@
 //! `var` and `mean` give).
 //!
 //! Memory: [`ensemble_acf`] keeps the full `t_max × (max_lag + 1)` matrices; [`ensemble_summary`]
-//! computes the same `C(τ)` and `τ_int` without them (for long runs).
+//! computes the same `C(τ)` and `τ_int` without them (for long runs). Both compute the
+//! autocorrelations of 256 times at once on the current rayon pool and sum them in time
+//! order, so the numbers do not depend on the number of threads.
 
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Autocorrelation estimates of one ensemble of chains.
@@ -100,6 +103,9 @@ pub fn ensemble_summary(series: &[f64], chains: usize, max_lag: usize, c_window:
     estimate(series, chains, max_lag, c_window, false)
 }
 
+/// Times whose autocorrelations are computed in parallel at once.
+const TIMES_PER_BATCH: usize = 256;
+
 fn estimate(series: &[f64], chains: usize, max_lag: usize, c_window: f64, keep: bool) -> Result<Acf> {
     if chains < 2 {
         bail!("autocorrelation over an ensemble needs at least 2 chains, got {chains}");
@@ -135,26 +141,34 @@ fn estimate(series: &[f64], chains: usize, max_lag: usize, c_window: f64, keep: 
     let mut sum = vec![0.0; max_lag + 1];
     let mut count = vec![0usize; max_lag + 1];
     let (mut acf, mut acf_n) = (Vec::new(), Vec::new());
-    for t in 0..times {
-        let lags = max_lag.min(times - 1 - t);
-        let here = &dev[t * chains..(t + 1) * chains];
-        let (mut a_row, mut n_row) = (Vec::new(), Vec::new());
-        for tau in 0..=lags {
-            let there = &dev[(t + tau) * chains..(t + tau + 1) * chains];
-            let a = here.iter().zip(there).map(|(x, y)| x * y).sum::<f64>() * inv;
-            let n = if frozen[t] { f64::NAN } else { a / variance[t] };
+    // ACF(t, ·) of a batch of times on every worker of the current rayon pool, then summed
+    // into C(τ) in time order: the same sums, bit for bit, as one thread gives, in memory of
+    // one batch (not t_max × max_lag).
+    for batch in (0..times).step_by(TIMES_PER_BATCH) {
+        let rows: Vec<Vec<f64>> = (batch..(batch + TIMES_PER_BATCH).min(times))
+            .into_par_iter()
+            .map(|t| {
+                let here = &dev[t * chains..(t + 1) * chains];
+                (0..=max_lag.min(times - 1 - t))
+                    .map(|tau| {
+                        let there = &dev[(t + tau) * chains..(t + tau + 1) * chains];
+                        here.iter().zip(there).map(|(x, y)| x * y).sum::<f64>() * inv
+                    })
+                    .collect()
+            })
+            .collect();
+        for (t, a_row) in (batch..).zip(rows) {
+            let n_row: Vec<f64> = a_row.iter().map(|&a| if frozen[t] { f64::NAN } else { a / variance[t] }).collect();
             if !frozen[t] {
-                sum[tau] += n;
-                count[tau] += 1;
+                for (tau, &n) in n_row.iter().enumerate() {
+                    sum[tau] += n;
+                    count[tau] += 1;
+                }
             }
             if keep {
-                a_row.push(a);
-                n_row.push(n);
+                acf.push(a_row);
+                acf_n.push(n_row);
             }
-        }
-        if keep {
-            acf.push(a_row);
-            acf_n.push(n_row);
         }
     }
     if let Some(tau) = count.iter().position(|&n| n == 0) {

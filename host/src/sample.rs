@@ -581,7 +581,9 @@ where
         energy_mean: Some(energy.mean()),
         energy_variance: Some(energy.variance()),
         num_samples: Some(samples),
-        effective_samples: track_ess.then(|| effective_samples(ess_series, c, config.sweeps)).flatten(),
+        effective_samples: track_ess
+            .then(|| pool.install(|| effective_samples(ess_series, c, config.sweeps)))
+            .flatten(),
         ln_z: None,
         source: Some(format!("block Gibbs, {}, beta {}", config.engine, config.beta)),
         saturations: matches!(config.engine, Engine::Fixed(_)).then_some(saturations),
