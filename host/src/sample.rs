@@ -389,7 +389,14 @@ where
     let mut moments = Moments::new(&mut unit_ones, &mut edge_ones, &mut packed);
     let total = config.burn_in + config.sweeps;
     let track_ess = track_ess(config);
+    // The records' full lengths up front (their memory is already counted): grown sweep by
+    // sweep, each reallocation zeroed fresh pages and copied the record so far.
     let (mut rows, mut mags, mut recorded) = (Vec::new(), Vec::new(), Vec::new());
+    if config.keep_magnetisation {
+        mags.reserve_exact(c * total);
+    } else if track_ess {
+        recorded.reserve_exact(c * config.sweeps);
+    }
     let mut mag = vec![0.0; c];
     let mut row = vec![0u8; n];
     // Recorded sweeps of exact (fixed-point) arithmetic carry every chain's energy and
