@@ -101,22 +101,53 @@ fn magnetisations_rows(chains: &Chains<'_>, out: &mut [f64]) {
     }
 }
 
-/// Up to 64 chains' values of one unit (bytes 0/1) as bits: chain `k` at bit `k`.
-#[inline(always)]
-fn pack(row: &[u8]) -> u64 {
-    let mut word = 0u64;
-    let mut bytes = row.chunks_exact(8);
-    for (t, b) in bytes.by_ref().enumerate() {
-        let x = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-        // Bit 0 of byte j lands on bit 56 + j: the partial products do not overlap.
-        word |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * t);
-    }
-    let done = row.len() - bytes.remainder().len();
-    for (k, &z) in bytes.remainder().iter().enumerate() {
-        word |= ((z & 1) as u64) << (done + k);
-    }
-    word
+/// Packs up to 64 chains' values of one unit (bytes 0/1) into a word, chain `k` at bit `k`:
+/// with AVX2's byte mask where the processor has it (two shifts and two masks for 64
+/// chains), else eight bytes at a time by a multiplication.
+#[derive(Clone, Copy, Debug)]
+struct Packer {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    avx2: Option<pulp::x86::V3>,
 }
+
+impl Packer {
+    fn new() -> Self {
+        Self {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            avx2: pulp::x86::V3::try_new(),
+        }
+    }
+
+    #[inline(always)]
+    fn pack(self, row: &[u8]) -> u64 {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        if let (Some(simd), Ok(row)) = (self.avx2, <&[u8; 64]>::try_from(row)) {
+            // Bit 0 of every byte to bit 7, whose mask is one instruction per 32 bytes.
+            let half = |bytes: [u8; 32]| {
+                let v = simd.avx2._mm256_slli_epi16::<7>(pulp::cast(bytes));
+                simd.avx2._mm256_movemask_epi8(v) as u32 as u64
+            };
+            let (lo, hi) = row.split_at(32);
+            let (lo, hi) = (lo.try_into().unwrap_or_default(), hi.try_into().unwrap_or_default());
+            return half(lo) | half(hi) << 32;
+        }
+        let mut word = 0u64;
+        let mut bytes = row.chunks_exact(8);
+        for (t, b) in bytes.by_ref().enumerate() {
+            let x = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            // Bit 0 of byte j lands on bit 56 + j: the partial products do not overlap.
+            word |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * t);
+        }
+        let done = row.len() - bytes.remainder().len();
+        for (k, &z) in bytes.remainder().iter().enumerate() {
+            word |= ((z & 1) as u64) << (done + k);
+        }
+        word
+    }
+}
+
+/// Words of chains a unit that recording counts at once, given the scratch.
+const GROUP: usize = 4;
 
 /// A lane of the per-chain energy sums: f64 in general, or i32 when every bias and weight
 /// is an integer and their absolute values sum to at most `i32::MAX`. Then every partial
@@ -213,8 +244,9 @@ pub struct Moments<'s> {
 
 impl<'s> Moments<'s> {
     /// Counters for a model with `unit_ones.len()` units and `edge_ones.len()` edge slots
-    /// (both zeroed here), and `packed` scratch of one word per unit for bit-packed
-    /// recording (an empty `packed` records byte by byte, the slower reference).
+    /// (both zeroed here), and `packed` scratch for bit-packed recording: one word per unit
+    /// at least, [`Moments::packed_len`] to count 256 chains a pass over the edges (an empty
+    /// `packed` records byte by byte, the slower reference).
     pub fn new(unit_ones: &'s mut [u64], edge_ones: &'s mut [u64], packed: &'s mut [u64]) -> Self {
         unit_ones.fill(0);
         edge_ones.fill(0);
@@ -229,6 +261,11 @@ impl<'s> Moments<'s> {
         }
     }
 
+    /// Scratch words for `units` units that count 256 chains a pass over the edges.
+    pub fn packed_len(units: usize) -> usize {
+        units * GROUP
+    }
+
     /// Record the current state of every chain as one sample each. The model must be the one
     /// the counters were sized for (units and slots).
     pub fn record<W: Weight>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
@@ -239,12 +276,12 @@ impl<'s> Moments<'s> {
         if *self.integer.get_or_insert_with(|| integer_energy_terms(model)) {
             isa.run(
                 #[inline(always)]
-                || self.record_rows::<W, i32, true>(model, chains),
+                || self.record_rows::<W, i32, true, 1>(model, chains),
             )
         } else {
             isa.run(
                 #[inline(always)]
-                || self.record_rows::<W, f64, true>(model, chains),
+                || self.record_rows::<W, f64, true, 1>(model, chains),
             )
         }
     }
@@ -256,9 +293,16 @@ impl<'s> Moments<'s> {
         if self.packed.len() < chains.num_units() {
             return self.record_bytes(model, chains);
         }
+        let grouped = self.packed.len() >= Self::packed_len(chains.num_units());
         crate::gibbs::Isa::detect().run(
             #[inline(always)]
-            || self.record_rows::<W, i32, false>(model, chains),
+            || {
+                if grouped {
+                    self.record_rows::<W, i32, false, GROUP>(model, chains)
+                } else {
+                    self.record_rows::<W, i32, false, 1>(model, chains)
+                }
+            },
         );
         let n = chains.num_units();
         for (&e, &o) in tracker.energy.iter().zip(tracker.ones.iter()) {
@@ -306,41 +350,52 @@ impl<'s> Moments<'s> {
         self.samples += c as u64;
     }
 
-    /// Counts, and with `ENERGY` energies and magnetisations, of every 64 chains at a time.
+    /// Counts, and with `ENERGY` energies and magnetisations. Each unit's chains are packed
+    /// into words of 64, `G` words a unit at a time: energies take one word (their 64
+    /// lanes), counts [`GROUP`] where the scratch holds them, so that one pass over the
+    /// edges counts 256 chains: per edge, a popcount of an AND per word, summed, then one
+    /// add to the edge's counter. Words past the last chain are zero.
     #[inline(always)]
-    fn record_rows<W: Weight, L: EnergyLane, const ENERGY: bool>(&mut self, model: &Model<'_, W>, chains: &Chains<'_>) {
+    fn record_rows<W: Weight, L: EnergyLane, const ENERGY: bool, const G: usize>(
+        &mut self,
+        model: &Model<'_, W>,
+        chains: &Chains<'_>,
+    ) {
         let (n, c) = (chains.num_units(), chains.num_chains());
         let z = chains.state();
         let bias = model.bias();
-        let packed = &mut self.packed[..n];
+        let (packed, _) = self.packed[..n * G].as_chunks_mut::<G>();
         let edge_ones = &mut *self.edge_ones;
-        for start in (0..c).step_by(64) {
-            let width = (c - start).min(64);
+        let packer = Packer::new();
+        for first in (0..c).step_by(64 * G) {
             let mut e = [L::default(); 64];
             let mut ones = [0u32; 64];
-            for (i, word) in packed.iter_mut().enumerate() {
-                let row = &z[i * c + start..][..width];
-                *word = pack(row);
-                if ENERGY {
-                    for (o, &b) in ones.iter_mut().zip(row) {
-                        *o += b as u32;
+            for (i, unit) in packed.iter_mut().enumerate() {
+                for (b, word) in unit.iter_mut().enumerate() {
+                    let start = (first + 64 * b).min(c);
+                    let row = &z[i * c + start..][..(c - start).min(64)];
+                    *word = packer.pack(row);
+                    if ENERGY {
+                        for (o, &x) in ones.iter_mut().zip(row) {
+                            *o += x as u32;
+                        }
                     }
                 }
             }
-            for ((count, &word), &b) in self.unit_ones.iter_mut().zip(&*packed).zip(bias) {
-                *count += word.count_ones() as u64;
+            for ((count, unit), &b) in self.unit_ones.iter_mut().zip(&*packed).zip(bias) {
+                *count += unit.iter().map(|w| w.count_ones() as u64).sum::<u64>();
                 if ENERGY {
-                    subtract_where(&mut e, word, L::term(b.to_f64()));
+                    subtract_where(&mut e, unit[0], L::term(b.to_f64()));
                 }
             }
             // The edges in `for_each_edge` order, whose slots are consecutive; written out
             // here so that the loop is compiled for the dispatched instruction set.
             let mut slot = 0;
             let mut edge = |i: usize, j: usize, w: W| {
-                let both = packed[i] & packed[j];
-                edge_ones[slot] += both.count_ones() as u64;
+                let (pi, pj) = (&packed[i], &packed[j]);
+                edge_ones[slot] += (0..G).map(|b| (pi[b] & pj[b]).count_ones() as u64).sum::<u64>();
                 if ENERGY {
-                    subtract_where(&mut e, both, L::term(w.to_f64()));
+                    subtract_where(&mut e, pi[0] & pj[0], L::term(w.to_f64()));
                 }
                 slot += 1;
             };
@@ -367,7 +422,7 @@ impl<'s> Moments<'s> {
                 }
             }
             if ENERGY {
-                for (&ek, &o) in e.iter().zip(&ones).take(width) {
+                for (&ek, &o) in e.iter().zip(&ones).take(c - first) {
                     self.energy.push(ek.value() * model.scale());
                     self.magnetisation.push(from_ones(o as f64, n));
                 }
@@ -601,27 +656,39 @@ mod tests {
                 let (mut u2, mut e2, mut p2) =
                     (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
                 let mut float = Moments::new(&mut u2, &mut e2, &mut p2);
-                float.record_rows::<i16, f64, true>(&model, &chains);
+                float.record_rows::<i16, f64, true, 1>(&model, &chains);
                 let (mut u3, mut e3) = (std::vec![0u64; n], std::vec![0u64; model.num_slots()]);
                 let mut bytes = Moments::new(&mut u3, &mut e3, &mut []);
                 bytes.record(&model, &chains);
-                // Energies and magnetisations from a tracker: the same numbers, same order.
-                let (mut u4, mut e4, mut p4) =
-                    (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; n]);
-                let mut tracked = Moments::new(&mut u4, &mut e4, &mut p4);
+                // Energies and magnetisations from a tracker: the same numbers, same order;
+                // counts of one word of chains a pass, and of four (the scratch for three gives one).
                 let (mut energy, mut ones) = (std::vec![0i32; c], std::vec![0i32; c]);
                 let tracker = Tracker::new(&model, &chains, &mut energy, &mut ones).unwrap();
-                tracked.record_tracked(&model, &chains, &tracker);
+                let record_tracked = |words: usize| {
+                    let (mut u, mut e, mut p) =
+                        (std::vec![0u64; n], std::vec![0u64; model.num_slots()], std::vec![0u64; words]);
+                    let mut tracked = Moments::new(&mut u, &mut e, &mut p);
+                    tracked.record_tracked(&model, &chains, &tracker);
+                    (tracked.energy(), tracked.magnetisation(), u, e)
+                };
+                let full = record_tracked(Moments::packed_len(n));
+                for words in [n, 3 * n] {
+                    assert_eq!(record_tracked(words), full, "{c} chains, {words} words");
+                }
                 let (mut mags, mut from_tracker) = (std::vec![0.0; c], std::vec![0.0; c]);
                 magnetisations(&chains, &mut mags);
                 tracker.magnetisations(n, &mut from_tracker);
                 assert_eq!(mags, from_tracker);
-                for other in [&float, &bytes, &tracked] {
+                for other in [&float, &bytes] {
                     assert_eq!(m.energy().mean().to_bits(), other.energy().mean().to_bits());
                     assert_eq!(m.energy().variance().to_bits(), other.energy().variance().to_bits());
                     assert_eq!((m.energy(), m.magnetisation()), (other.energy(), other.magnetisation()));
                     assert_eq!((m.unit_counts(), m.edge_counts()), (other.unit_counts(), other.edge_counts()));
                 }
+                assert_eq!(m.energy().mean().to_bits(), full.0.mean().to_bits());
+                assert_eq!(m.energy().variance().to_bits(), full.0.variance().to_bits());
+                assert_eq!((m.energy(), m.magnetisation()), (full.0, full.1));
+                assert_eq!((m.unit_counts(), m.edge_counts()), (&full.2[..], &full.3[..]));
                 match fill {
                     Some(0) => assert_eq!((m.energy().mean().to_bits(), m.magnetisation().mean()), (0, -1.0)),
                     Some(_) => {

@@ -385,7 +385,7 @@ where
     let mut fields = vec![A::Field::default(); sampler.scratch_len(c)];
     let mut unit_ones = vec![0u64; n];
     let mut edge_ones = vec![0u64; m.num_slots()];
-    let mut packed = vec![0u64; n];
+    let mut packed = vec![0u64; Moments::packed_len(n)];
     let mut moments = Moments::new(&mut unit_ones, &mut edge_ones, &mut packed);
     let total = config.burn_in + config.sweeps;
     let track_ess = track_ess(config);
@@ -478,7 +478,13 @@ fn memory_need(units: usize, slots: usize, config: &SampleConfig, streamed: bool
     let mut need = Need::default()
         .array::<usize>(&[blocks])
         .plus(Need::default().array::<u64>(&[n + slots]).array::<BlockRun>(&[1]).times(blocks))
-        .plus(Need::default().array::<u8>(&[block_size(c), n]).array::<f64>(&[block_size(c), n + 64]).times(threads))
+        .plus(
+            Need::default()
+                .array::<u8>(&[block_size(c), n])
+                .array::<f64>(&[block_size(c), n + 64])
+                .array::<u64>(&[Moments::packed_len(n)])
+                .times(threads),
+        )
         // Per block at work: the gather plans (units, partitions and two words per edge) and
         // the tracked energies and counts of ones.
         .plus(Need::default().array::<i32>(&[n + 9 + 2 * slots]).array::<i32>(&[block_size(c), 2]).times(threads));
