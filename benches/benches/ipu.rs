@@ -50,7 +50,8 @@ impl<S: Streams + 'static> Run<S> {
     fn recording(mut self) -> Self {
         let model = *self.sampler.model();
         let (n, slots) = (model.num_units(), model.num_slots());
-        let moments = Moments::new(leak(vec![0u64; n]), leak(vec![0u64; slots]), leak(vec![0u64; n]));
+        let moments =
+            Moments::new(leak(vec![0u64; n]), leak(vec![0u64; slots]), leak(vec![0u64; Moments::packed_len(n)]));
         let tracker = Tracker::new(&model, &self.chains, leak(vec![0i32; CHAINS]), leak(vec![0i32; CHAINS]));
         self.record = Some((moments, tracker.expect("integer model")));
         self
