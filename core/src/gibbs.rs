@@ -799,8 +799,15 @@ impl<'m, W: Copy> BlockGibbs<'m, W> {
             }
             let zs = z.get(s..).unwrap_or_default();
             let mut acc = [b as i16; CH];
-            for e in entries.get(2 * span[0] as usize..2 * span[1] as usize).unwrap_or_default().chunks_exact(2) {
+            // Two neighbours an iteration: half the loop's own instructions.
+            let terms = entries.get(2 * span[0] as usize..2 * span[1] as usize).unwrap_or_default();
+            let (pairs, last) = terms.as_chunks::<4>();
+            for e in pairs {
                 add_row(&mut acc, zs, e[0] as u32 as usize, e[1] as i16);
+                add_row(&mut acc, zs, e[2] as u32 as usize, e[3] as i16);
+            }
+            if let [j, w, ..] = *last {
+                add_row(&mut acc, zs, j as u32 as usize, w as i16);
             }
             let acc = &Lanes(acc).0;
             let first = self.draws.lane(li, size) * c + s;
