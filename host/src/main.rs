@@ -12,7 +12,7 @@ use calo4p::exact::{enumerated_units, exact_observed};
 use calo4p::model_file::ModelFile;
 use calo4p::output::{self, is_stdio, EXIT_STATUS_HELP};
 use calo4p::progress;
-use calo4p::sample::{self, Engine, FixedSettings, RngKind, SampleConfig};
+use calo4p::sample::{self, Engine, FixedSettings, IsaChoice, RngKind, SampleConfig};
 use calo4p::topology::{self, Selection};
 use calo4p::{atomic, data, demo};
 use calo4p_core::{QFormat, Rule};
@@ -237,6 +237,29 @@ enum RuleArg {
     Metropolis,
 }
 
+/// The kernel's instruction set.
+#[derive(Clone, Copy, ValueEnum)]
+enum IsaArg {
+    /// Time AVX2 and AVX-512 on the first sweeps and keep the faster.
+    Fastest,
+    /// The target's baseline (SSE2 on x86-64).
+    Portable,
+    Avx2,
+    Avx512,
+}
+
+impl IsaArg {
+    fn choice(self) -> IsaChoice {
+        use calo4p_core::gibbs::Isa;
+        match self {
+            IsaArg::Fastest => IsaChoice::Fastest,
+            IsaArg::Portable => IsaChoice::Only(Isa::Portable),
+            IsaArg::Avx2 => IsaChoice::Only(Isa::Avx2),
+            IsaArg::Avx512 => IsaChoice::Only(Isa::Avx512),
+        }
+    }
+}
+
 /// The arithmetic, update rule and generator: shared by `sample` and `anneal`.
 #[derive(Args)]
 struct EngineArgs {
@@ -350,6 +373,9 @@ struct SampleArgs {
     /// Worker threads (default: all cores); the samples do not depend on it.
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     threads: usize,
+    /// Instruction set of the kernel; the samples do not depend on it.
+    #[arg(long, value_enum, default_value = "fastest")]
+    isa: IsaArg,
 }
 
 /// Write a human summary to standard output, or to standard error when a data file already
@@ -379,6 +405,7 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
     cfg.samples_out = a.out.clone();
     cfg.progress = !a.quiet;
     cfg.threads = a.threads;
+    cfg.isa = a.isa.choice();
     let run = sample::run(&model, &cfg).with_context(|| format!("sampling {}", a.model.display()))?;
     if let Some(msg) = run.quantisation.message(a.engine.format()) {
         eprintln!("warning: {msg}; use --strict to refuse");
