@@ -386,7 +386,12 @@ where
         if config.clamp.is_empty() { BlockGibbs::new(m) } else { BlockGibbs::new(m).with_clamp(Clamp::new(&words)) };
     let samplers: Vec<BlockGibbs<'_, W>> = match config.isa {
         IsaChoice::Only(isa) => {
-            vec![base.with_isa(isa).with_context(|| format!("this processor has no {isa:?} instruction set"))?]
+            let name = match isa {
+                Isa::Portable => "portable",
+                Isa::Avx2 => "AVX2",
+                Isa::Avx512 => "AVX-512",
+            };
+            vec![base.with_isa(isa).with_context(|| format!("--isa: this processor has no {name} instructions"))?]
         }
         IsaChoice::Fastest => {
             let vector: Vec<_> = [Isa::Avx2, Isa::Avx512].into_iter().filter_map(|isa| base.with_isa(isa)).collect();
