@@ -121,15 +121,13 @@ impl Packer {
     #[inline(always)]
     fn pack(self, row: &[u8]) -> u64 {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if let (Some(simd), Ok(row)) = (self.avx2, <&[u8; 64]>::try_from(row)) {
+        if let (Some(simd), ([lo, hi], [])) = (self.avx2, row.as_chunks::<32>()) {
             // Bit 0 of every byte to bit 7, whose mask is one instruction per 32 bytes.
             let half = |bytes: [u8; 32]| {
                 let v = simd.avx2._mm256_slli_epi16::<7>(pulp::cast(bytes));
                 simd.avx2._mm256_movemask_epi8(v) as u32 as u64
             };
-            let (lo, hi) = row.split_at(32);
-            let (lo, hi) = (lo.try_into().unwrap_or_default(), hi.try_into().unwrap_or_default());
-            return half(lo) | half(hi) << 32;
+            return half(*lo) | half(*hi) << 32;
         }
         let mut word = 0u64;
         let mut bytes = row.chunks_exact(8);
